@@ -1,0 +1,119 @@
+//! `salesflow ingest`: load files into PostgreSQL.
+
+use std::path::PathBuf;
+
+use anyhow::Context;
+use salesflow::ingest::{IngestOptions, ingest_file};
+use salesflow::read;
+use salesflow::report::{self, FileStatus};
+
+use crate::{ContractArgs, DatabaseArgs, exit, progress_bar};
+
+/// Load sales CSV files (.csv or .csv.gz) into raw.sales, one transaction per file.
+///
+/// A file whose exact bytes were already loaded successfully is skipped (--force loads
+/// it again; rows then count as unchanged or updated). Prints a summary table per file.
+#[derive(clap::Args)]
+pub struct Args {
+    /// Files, directories (their *.csv and *.csv.gz) or glob patterns.
+    #[arg(required = true, value_name = "PATH")]
+    paths: Vec<String>,
+    #[command(flatten)]
+    database: DatabaseArgs,
+    #[command(flatten)]
+    contract: ContractArgs,
+    /// Load files even if the same bytes were loaded before.
+    #[arg(long)]
+    force: bool,
+    /// Validate and merge in a transaction that is rolled back: full counts, no writes.
+    #[arg(long)]
+    dry_run: bool,
+    /// Roll a file back when more than this share of its rows (0..1) is rejected; exit 3.
+    #[arg(long, value_name = "RATE", value_parser = parse_rate)]
+    max_reject_rate: Option<f64>,
+    /// Also write the report as JSON to this file.
+    #[arg(long, value_name = "FILE")]
+    report_json: Option<PathBuf>,
+}
+
+pub fn parse_rate(text: &str) -> Result<f64, String> {
+    match text.parse::<f64>() {
+        Ok(rate) if (0.0..=1.0).contains(&rate) => Ok(rate),
+        _ => Err(format!("\"{text}\" is not a rate between 0 and 1")),
+    }
+}
+
+pub fn run(args: Args) -> anyhow::Result<u8> {
+    let contract = args.contract.load()?;
+    let files = read::expand_paths(&args.paths)?;
+    let mut warehouse = args.database.open()?;
+    tracing::info!(
+        target_db = warehouse.target(),
+        files = files.len(),
+        dry_run = args.dry_run,
+        "ingesting"
+    );
+    let options = IngestOptions {
+        force: args.force,
+        dry_run: args.dry_run,
+        max_reject_rate: args.max_reject_rate,
+    };
+    let mut reports = Vec::with_capacity(files.len());
+    for path in &files {
+        let size = std::fs::metadata(path).map(|m| m.len()).unwrap_or(0);
+        let bar = progress_bar(size, &path.display().to_string());
+        let report = ingest_file(&mut warehouse, &contract, path, &options, &mut |bytes| {
+            bar.set_position(bytes)
+        })?;
+        bar.finish_and_clear();
+        log_file(&report);
+        reports.push(report);
+    }
+    print!("{}", report::render_table(&reports));
+    if let Some(json_path) = &args.report_json {
+        std::fs::write(json_path, report::to_json(&reports))
+            .with_context(|| format!("writing {}", json_path.display()))?;
+    }
+    Ok(exit_code(&reports))
+}
+
+fn log_file(report: &report::FileReport) {
+    let c = &report.counts;
+    match &report.error {
+        Some(error) if report.status != FileStatus::Skipped => {
+            tracing::error!(path = %report.path, status = report.status.label(), "{error}")
+        }
+        _ => tracing::info!(
+            path = %report.path,
+            status = report.status.label(),
+            load_id = report.load_id,
+            read = c.read,
+            loaded = c.loaded,
+            updated = c.updated,
+            unchanged = c.unchanged,
+            duplicate = c.duplicate,
+            rejected = c.rejected,
+            seconds = format!("{:.2}", report.seconds),
+            "file done"
+        ),
+    }
+}
+
+/// 3 when a file's data was the problem, 1 when something else failed, else 0.
+pub fn exit_code(reports: &[report::FileReport]) -> u8 {
+    let data_problem = reports.iter().any(|report| {
+        report.status == FileStatus::RejectRateExceeded
+            || (report.status == FileStatus::Failed
+                && report
+                    .error
+                    .as_deref()
+                    .is_some_and(|error| error.contains("header") || error.contains("empty file")))
+    });
+    if data_problem {
+        exit::DATA_QUALITY
+    } else if reports.iter().any(|r| r.status == FileStatus::Failed) {
+        exit::FAILURE
+    } else {
+        exit::OK
+    }
+}

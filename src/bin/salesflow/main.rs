@@ -1,0 +1,155 @@
+//! The `salesflow` command line: argument parsing, progress, output and exit codes.
+//! The work itself is in the library.
+
+mod check;
+mod generate;
+mod ingest;
+mod status;
+
+use std::io::IsTerminal;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand, ValueEnum};
+use salesflow::contract::Contract;
+use salesflow::load::{self, LoadError, Warehouse};
+
+/// Exit codes, as documented in the README and `--help`.
+pub mod exit {
+    pub const OK: u8 = 0;
+    pub const FAILURE: u8 = 1;
+    pub const DATA_QUALITY: u8 = 3;
+    pub const DATABASE_UNREACHABLE: u8 = 4;
+}
+
+#[derive(Parser)]
+#[command(
+    name = "salesflow",
+    version,
+    about = "Stream retail sales CSV files into a trustworthy PostgreSQL warehouse",
+    long_about = "Stream retail sales CSV files into a trustworthy PostgreSQL warehouse.\n\n\
+        Every row read ends as exactly one of: loaded (new sale), updated (same SaleID, \
+        changed content), unchanged, duplicate (repeated later in the same file; the last \
+        occurrence wins) or rejected (quarantined in raw.sales_rejects with reason codes).",
+    after_help = "Exit codes: 0 ok; 1 failure; 2 usage error; 3 data-quality problem \
+        (reject rate over --max-reject-rate, or a file that is not a sales feed); \
+        4 database unreachable.\n\n\
+        Connection: --database-url or DATABASE_URL, completed by PGHOST, PGPORT, PGUSER, \
+        PGPASSWORD, PGDATABASE. Passwords never appear in output."
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+    /// Log format on stderr.
+    #[arg(long, value_enum, default_value_t = LogFormat::Text, global = true)]
+    log_format: LogFormat,
+    /// Log more (-v: debug, -vv: trace). RUST_LOG overrides.
+    #[arg(short, long, action = clap::ArgAction::Count, global = true)]
+    verbose: u8,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum LogFormat {
+    Text,
+    Json,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    Ingest(ingest::Args),
+    Check(check::Args),
+    Generate(generate::Args),
+    Status(status::Args),
+}
+
+/// Options shared by the commands that use the database.
+#[derive(clap::Args)]
+pub struct DatabaseArgs {
+    /// PostgreSQL URL, e.g. postgresql://user@host:5432/db (PG* variables fill gaps).
+    #[arg(long, env = "DATABASE_URL", hide_env_values = true)]
+    database_url: Option<String>,
+}
+
+impl DatabaseArgs {
+    /// Connects and brings the schema up to date.
+    pub fn open(&self) -> Result<Warehouse, LoadError> {
+        let config = load::connection_config(self.database_url.as_deref())?;
+        let mut warehouse = Warehouse::connect(&config)?;
+        let applied = warehouse.migrate()?;
+        tracing::debug!(target_db = warehouse.target(), applied, "connected");
+        Ok(warehouse)
+    }
+}
+
+/// Options shared by the commands that read sales files.
+#[derive(clap::Args)]
+pub struct ContractArgs {
+    /// Data contract (TOML) to validate against, instead of the built-in sales contract.
+    #[arg(long, value_name = "FILE")]
+    contract: Option<PathBuf>,
+}
+
+impl ContractArgs {
+    pub fn load(&self) -> anyhow::Result<Contract> {
+        Ok(match &self.contract {
+            Some(path) => Contract::from_file(path)?,
+            None => Contract::default_sales(),
+        })
+    }
+}
+
+/// A progress bar over stored bytes, drawn only when stderr is a terminal.
+pub fn progress_bar(total_bytes: u64, label: &str) -> indicatif::ProgressBar {
+    if !std::io::stderr().is_terminal() {
+        return indicatif::ProgressBar::hidden();
+    }
+    let bar = indicatif::ProgressBar::new(total_bytes);
+    bar.set_style(
+        indicatif::ProgressStyle::with_template(
+            "{msg} [{bar:30}] {bytes}/{total_bytes} {bytes_per_sec} eta {eta}",
+        )
+        .expect("valid template")
+        .progress_chars("=> "),
+    );
+    bar.set_message(label.to_string());
+    bar
+}
+
+fn init_logging(format: LogFormat, verbose: u8) {
+    let default = match verbose {
+        0 => "salesflow=info",
+        1 => "salesflow=debug",
+        _ => "salesflow=trace",
+    };
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::stderr().is_terminal());
+    match format {
+        LogFormat::Text => builder.with_target(false).init(),
+        LogFormat::Json => builder.json().init(),
+    }
+}
+
+/// Maps an error to its exit code, logging it.
+pub fn fail(error: &anyhow::Error) -> u8 {
+    tracing::error!("{error:#}");
+    match error.downcast_ref::<LoadError>() {
+        Some(load_error) if load_error.is_unreachable() => exit::DATABASE_UNREACHABLE,
+        _ => exit::FAILURE,
+    }
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    init_logging(cli.log_format, cli.verbose);
+    let result = match cli.command {
+        Command::Ingest(args) => ingest::run(args),
+        Command::Check(args) => check::run(args),
+        Command::Generate(args) => generate::run(args),
+        Command::Status(args) => status::run(args),
+    };
+    ExitCode::from(result.unwrap_or_else(|error| fail(&error)))
+}

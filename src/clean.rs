@@ -1,0 +1,874 @@
+//! Record to typed sale or reject, as the contract says: trim, recognise null tokens,
+//! parse numbers and dates (repairing what can be repaired unambiguously, with a flag),
+//! and apply the contract's rules.
+//!
+//! Pure functions: no I/O, no PostgreSQL.
+
+use std::borrow::Cow;
+use std::fmt;
+use std::str::FromStr;
+
+use chrono::NaiveDate;
+use rust_decimal::{Decimal, RoundingStrategy};
+use xxhash_rust::xxh3::Xxh3;
+
+use crate::contract::{Check, Contract, Field, HeaderBinding, Severity};
+use crate::read::Record;
+
+/// A repair made to a value; with its field it forms a `dq_flags` code such as
+/// `price:currency_code`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Repair {
+    /// Surrounding whitespace was removed.
+    Trimmed,
+    /// A null token such as `None` or `N/A` was read as NULL.
+    NullToken,
+    /// An optional value is missing and loaded as NULL.
+    Missing,
+    /// A currency code or symbol was split off the number into `currency`.
+    CurrencyCode,
+    /// Thousands separators were removed from a number.
+    ThousandsSeparator,
+    /// A number had more decimals than the column keeps and was rounded.
+    Rounded,
+    /// A date was in an accepted format other than the canonical one.
+    AlternateFormat,
+    /// A value was matched case-insensitively and written in its canonical spelling.
+    CanonicalCase,
+}
+
+impl Repair {
+    fn code(self) -> &'static str {
+        match self {
+            Repair::Trimmed => "trimmed",
+            Repair::NullToken => "null_token",
+            Repair::Missing => "missing",
+            Repair::CurrencyCode => "currency_code",
+            Repair::ThousandsSeparator => "thousands_separator",
+            Repair::Rounded => "rounded",
+            Repair::AlternateFormat => "alternate_format",
+            Repair::CanonicalCase => "canonical_case",
+        }
+    }
+}
+
+/// One entry of a loaded row's `dq_flags`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Flag<'a> {
+    Repair(Field, Repair),
+    /// A rule of severity `flag` failed; the code is the rule's id.
+    Rule(&'a str),
+}
+
+impl fmt::Display for Flag<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Flag::Repair(field, repair) => write!(f, "{}:{}", field.name(), repair.code()),
+            Flag::Rule(id) => f.write_str(id),
+        }
+    }
+}
+
+/// A row that passed: typed values in `raw.sales` order, its flags and content hash.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Sale<'a> {
+    pub sale_id: i64,
+    pub product_id: Option<i64>,
+    pub product_name: Option<&'a str>,
+    pub brand: Option<&'a str>,
+    pub category: Option<&'a str>,
+    pub retailer_id: Option<i64>,
+    pub retailer_name: Option<&'a str>,
+    pub channel: &'a str,
+    pub location: Option<&'a str>,
+    pub quantity: i32,
+    /// The line amount, at the contract's scale.
+    pub price: Decimal,
+    pub currency: Option<Cow<'a, str>>,
+    pub sale_date: NaiveDate,
+    pub flags: Vec<Flag<'a>>,
+    /// Hash of the business columns: equal hashes for one sale_id mean "unchanged".
+    pub row_hash: i64,
+}
+
+/// A row that cannot be a sale: machine-readable reason codes and a message for people.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Reject {
+    pub reasons: Vec<String>,
+    pub message: String,
+}
+
+impl Reject {
+    fn single(reason: &str, message: String) -> Reject {
+        Reject {
+            reasons: vec![reason.to_string()],
+            message,
+        }
+    }
+
+    /// The record was not a CSV record: an unbalanced quote swallowed the line.
+    pub fn unbalanced_quote() -> Reject {
+        Reject::single(
+            "unbalanced_quote",
+            "a quote opened on this line is never closed correctly; \
+             the line is quarantined and reading resumes on the next line"
+                .into(),
+        )
+    }
+}
+
+/// Accumulates the reasons a row is rejected, so a reject names all its problems.
+#[derive(Default)]
+struct Problems {
+    reasons: Vec<String>,
+    messages: Vec<String>,
+}
+
+impl Problems {
+    fn add(&mut self, reason: impl Into<String>, message: String) {
+        self.reasons.push(reason.into());
+        self.messages.push(message);
+    }
+
+    fn field(&mut self, field: Field, problem: &str, message: String) {
+        self.add(format!("{}:{problem}", field.name()), message);
+    }
+}
+
+/// Cleans the records of one file, whose header was bound to the contract.
+pub struct Cleaner<'c> {
+    contract: &'c Contract,
+    binding: HeaderBinding,
+}
+
+impl<'c> Cleaner<'c> {
+    pub fn new(contract: &'c Contract, binding: HeaderBinding) -> Cleaner<'c> {
+        Cleaner { contract, binding }
+    }
+
+    /// Turns one record into a sale or a reject.
+    pub fn clean<'a>(&'a self, record: &Record<'a>) -> Result<Sale<'a>, Reject> {
+        if record.len() != self.binding.width {
+            return Err(Reject::single(
+                "field_count",
+                format!(
+                    "expected {} fields as in the header, found {}",
+                    self.binding.width,
+                    record.len()
+                ),
+            ));
+        }
+        let mut values: [&'a str; 12] = [""; 12];
+        for field in Field::ALL {
+            let bytes = record
+                .get(self.binding.position(field))
+                .expect("width checked");
+            values[field as usize] = match std::str::from_utf8(bytes) {
+                Ok(text) if !text.contains('\0') => text,
+                Ok(_) => {
+                    return Err(Reject::single(
+                        "invalid_text",
+                        format!("{field} contains a NUL byte"),
+                    ));
+                }
+                Err(_) => {
+                    return Err(Reject::single(
+                        "invalid_utf8",
+                        format!("{field} is not valid UTF-8"),
+                    ));
+                }
+            };
+        }
+        self.clean_values(&values)
+    }
+
+    fn clean_values<'a>(&'a self, values: &[&'a str; 12]) -> Result<Sale<'a>, Reject> {
+        let mut flags = Vec::new();
+        let mut problems = Problems::default();
+        let value = |field: Field| values[field as usize];
+
+        let text = |field: Field, flags: &mut Vec<Flag<'a>>| -> Option<&'a str> {
+            let raw = value(field);
+            let trimmed = raw.trim();
+            if self.contract.is_null_token(trimmed) {
+                if !trimmed.is_empty() {
+                    flags.push(Flag::Repair(field, Repair::NullToken));
+                }
+                return None;
+            }
+            if trimmed.len() != raw.len() {
+                flags.push(Flag::Repair(field, Repair::Trimmed));
+            }
+            Some(trimmed)
+        };
+
+        let sale_id_text = text(Field::SaleId, &mut flags);
+        let product_id_text = text(Field::ProductId, &mut flags);
+        let product_name = text(Field::ProductName, &mut flags);
+        let brand = text(Field::Brand, &mut flags);
+        let category = text(Field::Category, &mut flags);
+        let retailer_id_text = text(Field::RetailerId, &mut flags);
+        let retailer_name = text(Field::RetailerName, &mut flags);
+        let channel = text(Field::Channel, &mut flags);
+        let location = text(Field::Location, &mut flags);
+        let quantity_text = text(Field::Quantity, &mut flags);
+        let price_text = text(Field::Price, &mut flags);
+        let date_text = text(Field::SaleDate, &mut flags);
+
+        let sale_id = self.integer(Field::SaleId, sale_id_text, &mut problems, &mut flags);
+        let product_id = self.integer(Field::ProductId, product_id_text, &mut problems, &mut flags);
+        let retailer_id = self.integer(
+            Field::RetailerId,
+            retailer_id_text,
+            &mut problems,
+            &mut flags,
+        );
+        let quantity = self
+            .integer(Field::Quantity, quantity_text, &mut problems, &mut flags)
+            .and_then(|quantity| match i32::try_from(quantity) {
+                Ok(quantity) => Some(quantity),
+                Err(_) => {
+                    problems.field(
+                        Field::Quantity,
+                        "out_of_range",
+                        format!("quantity {quantity} is out of range"),
+                    );
+                    None
+                }
+            });
+        let amount = self.amount(price_text, &mut problems, &mut flags);
+        let sale_date = self.date(date_text, &mut problems, &mut flags);
+        let channel = self.required_text(Field::Channel, channel, &mut problems);
+        for (field, present) in [
+            (Field::ProductName, product_name.is_some()),
+            (Field::Brand, brand.is_some()),
+            (Field::Category, category.is_some()),
+            (Field::RetailerName, retailer_name.is_some()),
+        ] {
+            self.note_missing(field, present, &mut problems, &mut flags);
+        }
+
+        let mut sale = match (sale_id, quantity, amount, sale_date, channel) {
+            (
+                Some(sale_id),
+                Some(quantity),
+                Some((price, currency)),
+                Some(sale_date),
+                Some(channel),
+            ) if problems.reasons.is_empty() => Sale {
+                sale_id,
+                product_id,
+                product_name,
+                brand,
+                category,
+                retailer_id,
+                retailer_name,
+                channel,
+                location,
+                quantity,
+                price,
+                currency,
+                sale_date,
+                flags,
+                row_hash: 0,
+            },
+            _ => {
+                return Err(Reject {
+                    reasons: problems.reasons,
+                    message: problems.messages.join("; "),
+                });
+            }
+        };
+
+        self.apply_rules(&mut sale, &mut problems);
+        if !problems.reasons.is_empty() {
+            return Err(Reject {
+                reasons: problems.reasons,
+                message: problems.messages.join("; "),
+            });
+        }
+        // Location is empty for Online sales by design; elsewhere a gap is worth a flag.
+        if sale.location.is_none()
+            && sale.channel != "Online"
+            && !sale
+                .flags
+                .contains(&Flag::Repair(Field::Location, Repair::NullToken))
+        {
+            sale.flags
+                .push(Flag::Repair(Field::Location, Repair::Missing));
+        }
+        sale.row_hash = content_hash(&sale);
+        Ok(sale)
+    }
+
+    fn note_missing<'a>(
+        &self,
+        field: Field,
+        present: bool,
+        problems: &mut Problems,
+        flags: &mut Vec<Flag<'a>>,
+    ) {
+        if present {
+            return;
+        }
+        if self.contract.column(field).required {
+            problems.field(field, "missing", format!("{field} is missing"));
+        } else if !flags.contains(&Flag::Repair(field, Repair::NullToken)) {
+            flags.push(Flag::Repair(field, Repair::Missing));
+        }
+    }
+
+    fn required_text<'a>(
+        &self,
+        field: Field,
+        value: Option<&'a str>,
+        problems: &mut Problems,
+    ) -> Option<&'a str> {
+        if value.is_none() && self.contract.column(field).required {
+            problems.field(field, "missing", format!("{field} is missing"));
+        }
+        value
+    }
+
+    fn integer<'a>(
+        &self,
+        field: Field,
+        text: Option<&str>,
+        problems: &mut Problems,
+        flags: &mut Vec<Flag<'a>>,
+    ) -> Option<i64> {
+        let required = self.contract.column(field).required;
+        let Some(text) = text else {
+            if required {
+                problems.field(field, "missing", format!("{field} is missing"));
+            } else if !flags.contains(&Flag::Repair(field, Repair::NullToken)) {
+                flags.push(Flag::Repair(field, Repair::Missing));
+            }
+            return None;
+        };
+        match text.parse::<i64>() {
+            Ok(number) => Some(number),
+            Err(_) => {
+                problems.field(
+                    field,
+                    "invalid",
+                    format!("{field} \"{text}\" is not an integer"),
+                );
+                None
+            }
+        }
+    }
+
+    fn amount<'a>(
+        &self,
+        text: Option<&'a str>,
+        problems: &mut Problems,
+        flags: &mut Vec<Flag<'a>>,
+    ) -> Option<(Decimal, Option<Cow<'a, str>>)> {
+        let field = Field::Price;
+        let Some(text) = text else {
+            problems.field(field, "missing", "price is missing".into());
+            return None;
+        };
+        let Some(parsed) = parse_amount(text) else {
+            problems.field(
+                field,
+                "invalid",
+                format!("price \"{text}\" is not a number"),
+            );
+            return None;
+        };
+        if parsed.currency.is_some() {
+            flags.push(Flag::Repair(field, Repair::CurrencyCode));
+        }
+        if parsed.thousands_separator {
+            flags.push(Flag::Repair(field, Repair::ThousandsSeparator));
+        }
+        let scale = self.contract.column(field).scale;
+        let mut price = parsed.number;
+        if price.scale() > scale {
+            let rounded =
+                price.round_dp_with_strategy(scale, RoundingStrategy::MidpointAwayFromZero);
+            if rounded != price {
+                flags.push(Flag::Repair(field, Repair::Rounded));
+            }
+            price = rounded;
+        }
+        price.rescale(scale);
+        // numeric(12,2): at most 10 digits before the point.
+        if price.abs() >= Decimal::from(10_000_000_000i64) {
+            problems.field(
+                field,
+                "out_of_range",
+                format!("price {price} is too large for numeric(12,2)"),
+            );
+            return None;
+        }
+        Some((price, parsed.currency))
+    }
+
+    fn date<'a>(
+        &self,
+        text: Option<&str>,
+        problems: &mut Problems,
+        flags: &mut Vec<Flag<'a>>,
+    ) -> Option<NaiveDate> {
+        let field = Field::SaleDate;
+        let Some(text) = text else {
+            problems.field(field, "missing", "sale date is missing".into());
+            return None;
+        };
+        let formats = &self.contract.column(field).date_formats;
+        for (index, format) in formats.iter().enumerate() {
+            if let Ok(date) = NaiveDate::parse_from_str(text, format) {
+                if index > 0 {
+                    flags.push(Flag::Repair(field, Repair::AlternateFormat));
+                }
+                return Some(date);
+            }
+        }
+        problems.field(
+            field,
+            "invalid",
+            format!(
+                "sale date \"{text}\" matches none of the accepted formats ({})",
+                formats.join(", ")
+            ),
+        );
+        None
+    }
+
+    fn apply_rules<'a>(&'a self, sale: &mut Sale<'a>, problems: &mut Problems) {
+        for rule in &self.contract.rules {
+            let failure: Option<String> = match &rule.check {
+                Check::IntegerRange { min, max } => {
+                    let value = match rule.field {
+                        Field::SaleId => Some(sale.sale_id),
+                        Field::ProductId => sale.product_id,
+                        Field::RetailerId => sale.retailer_id,
+                        Field::Quantity => Some(i64::from(sale.quantity)),
+                        _ => unreachable!("contract validation types integer rules"),
+                    };
+                    value
+                        .filter(|v| min.is_some_and(|m| v < &m) || max.is_some_and(|m| v > &m))
+                        .map(|v| v.to_string())
+                }
+                Check::DecimalRange { min, max } => Some(sale.price)
+                    .filter(|v| min.is_some_and(|m| v < &m) || max.is_some_and(|m| v > &m))
+                    .map(|v| v.to_string()),
+                Check::DateRange { min, max } => Some(sale.sale_date)
+                    .filter(|v| min.is_some_and(|m| v < &m) || max.is_some_and(|m| v > &m))
+                    .map(|v| v.to_string()),
+                Check::OneOf(allowed) => {
+                    let slot = match rule.field {
+                        Field::Channel => Some(&mut sale.channel),
+                        Field::ProductName => sale.product_name.as_mut(),
+                        Field::Brand => sale.brand.as_mut(),
+                        Field::Category => sale.category.as_mut(),
+                        Field::RetailerName => sale.retailer_name.as_mut(),
+                        Field::Location => sale.location.as_mut(),
+                        _ => unreachable!("contract validation types one_of rules"),
+                    };
+                    match slot {
+                        None => None,
+                        Some(value) => match allowed.iter().find(|a| a.eq_ignore_ascii_case(value))
+                        {
+                            Some(canonical) => {
+                                if canonical != value {
+                                    *value = canonical.as_str();
+                                    sale.flags
+                                        .push(Flag::Repair(rule.field, Repair::CanonicalCase));
+                                }
+                                None
+                            }
+                            None => Some(format!("\"{value}\"")),
+                        },
+                    }
+                }
+            };
+            if let Some(got) = failure {
+                match rule.severity {
+                    Severity::Reject => {
+                        problems.add(rule.id.clone(), format!("{} (got {got})", rule.message))
+                    }
+                    Severity::Flag => sale.flags.push(Flag::Rule(&rule.id)),
+                }
+            }
+        }
+    }
+}
+
+struct Amount<'a> {
+    number: Decimal,
+    currency: Option<Cow<'a, str>>,
+    thousands_separator: bool,
+}
+
+/// Parses a money amount: a plain decimal, optionally with a currency code before or
+/// after it ("100USD", "USD 100") or a symbol in front ("$100"), and optionally with
+/// thousands separators ("1,500.00"). Anything else is not an amount.
+fn parse_amount(text: &str) -> Option<Amount<'_>> {
+    let mut rest = text;
+    let mut currency: Option<Cow<'_, str>> = None;
+    for (symbol, code) in [("$", "USD"), ("€", "EUR"), ("£", "GBP")] {
+        if let Some(stripped) = rest.strip_prefix(symbol) {
+            rest = stripped.trim_start();
+            currency = Some(Cow::Borrowed(code));
+        }
+    }
+    let is_code = |s: &str| s.len() == 3 && s.bytes().all(|b| b.is_ascii_alphabetic());
+    if currency.is_none() {
+        if rest.len() > 3 && is_code(&rest[..3]) && rest.is_char_boundary(3) {
+            currency = Some(uppercase(&rest[..3]));
+            rest = rest[3..].trim_start();
+        } else if rest.len() > 3
+            && rest.is_char_boundary(rest.len() - 3)
+            && is_code(&rest[rest.len() - 3..])
+        {
+            currency = Some(uppercase(&rest[rest.len() - 3..]));
+            rest = rest[..rest.len() - 3].trim_end();
+        }
+    }
+    let mut thousands_separator = false;
+    let digits: Cow<'_, str> = if rest.contains(',') {
+        if !has_thousands_groups(rest) {
+            return None;
+        }
+        thousands_separator = true;
+        Cow::Owned(rest.replace(',', ""))
+    } else {
+        Cow::Borrowed(rest)
+    };
+    let plain = digits.trim_start_matches(['-', '+']);
+    if plain.is_empty()
+        || !plain.bytes().all(|b| b.is_ascii_digit() || b == b'.')
+        || plain.bytes().filter(|&b| b == b'.').count() > 1
+    {
+        return None;
+    }
+    let number = Decimal::from_str(&digits).ok()?;
+    Some(Amount {
+        number,
+        currency,
+        thousands_separator,
+    })
+}
+
+fn uppercase(code: &str) -> Cow<'_, str> {
+    if code.bytes().all(|b| b.is_ascii_uppercase()) {
+        Cow::Borrowed(code)
+    } else {
+        Cow::Owned(code.to_ascii_uppercase())
+    }
+}
+
+/// "1,500" or "-12,345,678.90": comma-separated groups of three before the point.
+fn has_thousands_groups(text: &str) -> bool {
+    let unsigned = text.trim_start_matches(['-', '+']);
+    let integer = unsigned.split('.').next().unwrap_or("");
+    let mut groups = integer.split(',');
+    let first = groups.next().unwrap_or("");
+    (1..=3).contains(&first.len())
+        && first.bytes().all(|b| b.is_ascii_digit())
+        && groups.all(|group| group.len() == 3 && group.bytes().all(|b| b.is_ascii_digit()))
+}
+
+/// A stable hash of the business columns (not of lineage or flags): two versions of a
+/// sale with equal hashes are the same sale.
+fn content_hash(sale: &Sale<'_>) -> i64 {
+    fn text(hasher: &mut Xxh3, value: Option<&str>) {
+        match value {
+            Some(value) => {
+                hasher.update(&[1]);
+                hasher.update(value.as_bytes());
+                hasher.update(&[0x1f]);
+            }
+            None => hasher.update(&[0]),
+        }
+    }
+    fn number(hasher: &mut Xxh3, value: Option<i64>) {
+        match value {
+            Some(value) => {
+                hasher.update(&[1]);
+                hasher.update(&value.to_le_bytes());
+            }
+            None => hasher.update(&[0]),
+        }
+    }
+    let mut hasher = Xxh3::new();
+    for value in [
+        sale.product_name,
+        sale.brand,
+        sale.category,
+        sale.retailer_name,
+        Some(sale.channel),
+        sale.location,
+        sale.currency.as_deref(),
+    ] {
+        text(&mut hasher, value);
+    }
+    for value in [
+        Some(sale.sale_id),
+        sale.product_id,
+        sale.retailer_id,
+        Some(sale.quantity.into()),
+    ] {
+        number(&mut hasher, value);
+    }
+    hasher.update(&sale.price.serialize());
+    hasher.update(&chrono::Datelike::num_days_from_ce(&sale.sale_date).to_le_bytes());
+    hasher.digest() as i64
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::read::{Item, RecordReader};
+
+    const HEADER: &str = "SaleID,ProductID,ProductName,Brand,Category,RetailerID,RetailerName,Channel,Location,Quantity,Price,Date";
+
+    /// Cleans the data lines of a CSV text with the given contract.
+    fn clean_with(contract: &Contract, lines: &str) -> Vec<Result<String, Reject>> {
+        let text = format!("{HEADER}\n{lines}");
+        let mut reader = RecordReader::new(text.as_bytes(), 20);
+        let (_, header) = reader.read_header().unwrap().unwrap();
+        let binding = contract
+            .bind_header(header.iter().map(String::as_str))
+            .unwrap();
+        let cleaner = Cleaner::new(contract, binding);
+        let mut results = Vec::new();
+        while let Some(item) = reader.next_item().unwrap() {
+            results.push(match item {
+                Item::Record(record) => cleaner.clean(&record).map(|sale| describe(&sale)),
+                Item::Unframed { .. } => Err(Reject::unbalanced_quote()),
+            });
+        }
+        results
+    }
+
+    fn clean(lines: &str) -> Vec<Result<String, Reject>> {
+        clean_with(&Contract::default_sales(), lines)
+    }
+
+    fn describe(sale: &Sale<'_>) -> String {
+        let flags: Vec<String> = sale.flags.iter().map(ToString::to_string).collect();
+        format!(
+            "{} p={:?} {:?} loc={:?} q={} {} {:?} {} [{}]",
+            sale.sale_id,
+            sale.product_id,
+            sale.channel,
+            sale.location,
+            sale.quantity,
+            sale.price,
+            sale.currency.as_deref(),
+            sale.sale_date,
+            flags.join(",")
+        )
+    }
+
+    fn one(line: &str) -> Result<String, Reject> {
+        clean(line).remove(0)
+    }
+
+    fn reasons(line: &str) -> Vec<String> {
+        one(line).unwrap_err().reasons
+    }
+
+    #[test]
+    fn clean_row_has_no_flags() {
+        assert_eq!(
+            one("1,1,Laptop,BrandA,Electronics,1,TechGear,Online,,3,4500,2024-02-05").unwrap(),
+            "1 p=Some(1) \"Online\" loc=None q=3 4500.00 None 2024-02-05 []"
+        );
+    }
+
+    #[test]
+    fn reference_defects_are_repaired_with_flags() {
+        assert_eq!(
+            one("1001, ,Blender,BrandE,Appliances,2,HomeEssentials,Offline,New York,4,800,2024-02-21")
+                .unwrap(),
+            "1001 p=None \"Offline\" loc=Some(\"New York\") q=4 800.00 None 2024-02-21 [product_id:missing]"
+        );
+        assert_eq!(
+            one(
+                "1002,6,Desk Lamp,BrandF,Electronics,1,TechGear,Online,None,3,\"100USD\",2024-03-01"
+            )
+            .unwrap(),
+            "1002 p=Some(6) \"Online\" loc=None q=3 100.00 Some(\"USD\") 2024-03-01 [location:null_token,price:currency_code]"
+        );
+        assert_eq!(
+            one("1005,8,Coffee Machine,BrandH,Appliances,2,HomeEssentials,Offline,New York,1,200,2024/02/28")
+                .unwrap(),
+            "1005 p=Some(8) \"Offline\" loc=Some(\"New York\") q=1 200.00 None 2024-02-28 [sale_date:alternate_format]"
+        );
+    }
+
+    #[test]
+    fn negative_quantity_is_rejected_by_rule() {
+        let reject = one(
+            "1003,7,Office Desk,BrandG,Furniture,3,GadgetWorld,Offline,San Francisco,-1,500,2024-03-05",
+        )
+        .unwrap_err();
+        assert_eq!(reject.reasons, vec!["quantity_positive"]);
+        assert_eq!(reject.message, "quantity must be at least 1 (got -1)");
+    }
+
+    #[test]
+    fn unusable_required_values_are_rejected_with_every_reason() {
+        assert_eq!(
+            reasons("x,1,A,B,C,1,R,Online,,0,-5,2024-13-01"),
+            vec!["sale_id:invalid", "sale_date:invalid"]
+        );
+        assert_eq!(
+            reasons(",1,A,B,C,1,R,Online,,1,ten,"),
+            vec!["sale_id:missing", "price:invalid", "sale_date:missing"]
+        );
+        assert_eq!(
+            reasons("7,1,A,B,C,1,R,Online,,0,-5,2024-01-01"),
+            vec!["quantity_positive", "price_non_negative"]
+        );
+        assert_eq!(
+            reasons("7,1,A,B,C,1,R,Mail,,1,5,2024-01-01"),
+            vec!["channel_known"]
+        );
+        assert_eq!(
+            reasons("7,1,A,B,C,1,R,,,1,5,2024-01-01"),
+            vec!["channel:missing"]
+        );
+        assert_eq!(
+            reasons("7,1,A,B,C,1,R,Online,,99999999999,5,2024-01-01"),
+            vec!["quantity:out_of_range"]
+        );
+        assert_eq!(
+            reasons("7,1,A,B,C,1,R,Online,,1,99999999999,2024-01-01"),
+            vec!["price:out_of_range"]
+        );
+        assert_eq!(
+            reasons("7,1,A,B,C,1,R,Online,,1,5,1999-12-31"),
+            vec!["sale_date_plausible"]
+        );
+    }
+
+    #[test]
+    fn wrong_field_count_and_bad_bytes_are_rejected() {
+        assert_eq!(reasons("1,2,3"), vec!["field_count"]);
+        let text = format!("{HEADER}\n1,1,A\u{0},B,C,1,R,Online,,1,5,2024-01-01\n");
+        let contract = Contract::default_sales();
+        let mut reader = RecordReader::new(text.as_bytes(), 20);
+        let (_, header) = reader.read_header().unwrap().unwrap();
+        let cleaner = Cleaner::new(
+            &contract,
+            contract
+                .bind_header(header.iter().map(String::as_str))
+                .unwrap(),
+        );
+        let Some(Item::Record(record)) = reader.next_item().unwrap() else {
+            panic!("expected a record")
+        };
+        assert_eq!(
+            cleaner.clean(&record).unwrap_err().reasons,
+            vec!["invalid_text"]
+        );
+    }
+
+    #[test]
+    fn amounts_accept_codes_symbols_and_separators() {
+        let amount = |text: &str| {
+            parse_amount(text).map(|a| {
+                (
+                    a.number.to_string(),
+                    a.currency.map(|c| c.into_owned()),
+                    a.thousands_separator,
+                )
+            })
+        };
+        assert_eq!(amount("100"), Some(("100".into(), None, false)));
+        assert_eq!(
+            amount("100USD"),
+            Some(("100".into(), Some("USD".into()), false))
+        );
+        assert_eq!(
+            amount("eur 12.5"),
+            Some(("12.5".into(), Some("EUR".into()), false))
+        );
+        assert_eq!(
+            amount("$1,500.25"),
+            Some(("1500.25".into(), Some("USD".into()), true))
+        );
+        assert_eq!(amount("-3"), Some(("-3".into(), None, false)));
+        for bad in ["", "USD", "1,50", "1.2.3", "12abc4", "1e5", "--1", "ten"] {
+            assert_eq!(amount(bad), None, "{bad}");
+        }
+    }
+
+    #[test]
+    fn price_is_rounded_to_the_contract_scale_with_a_flag() {
+        assert!(
+            one("7,1,A,B,C,1,R,Online,,1,10.005,2024-01-01")
+                .unwrap()
+                .contains("10.01 None 2024-01-01 [price:rounded]")
+        );
+        assert!(
+            one("7,1,A,B,C,1,R,Online,,1,10.500,2024-01-01")
+                .unwrap()
+                .contains("10.50 None 2024-01-01 []")
+        );
+    }
+
+    #[test]
+    fn text_is_trimmed_and_channel_case_normalized() {
+        assert_eq!(
+            one("7 , 1 ,A,B,C,1,R, online ,,1,5,2024-01-01T10:30:00").unwrap(),
+            "7 p=Some(1) \"Online\" loc=None q=1 5.00 None 2024-01-01 \
+             [sale_id:trimmed,product_id:trimmed,channel:trimmed,sale_date:alternate_format,channel:canonical_case]"
+        );
+    }
+
+    #[test]
+    fn optional_gaps_are_flagged_but_online_location_is_expected_empty() {
+        assert_eq!(
+            one("7,N/A,,B,C,,R,Offline,,1,5,2024-01-01").unwrap(),
+            "7 p=None \"Offline\" loc=None q=1 5.00 None 2024-01-01 \
+             [product_id:null_token,retailer_id:missing,product_name:missing,location:missing]"
+        );
+    }
+
+    #[test]
+    fn flag_rules_load_the_row_with_the_rule_id() {
+        let text = Contract::default_sales()
+            .rules
+            .iter()
+            .map(|r| r.id.clone())
+            .collect::<Vec<_>>();
+        assert!(text.contains(&"quantity_positive".to_string()));
+        let contract = Contract::from_toml(&format!(
+            "{}\n[[rules]]\nid = \"bulk_order\"\nfield = \"quantity\"\nmax = 100\nseverity = \"flag\"\nmessage = \"unusually large order\"\n",
+            crate::contract::DEFAULT_CONTRACT
+        ))
+        .unwrap();
+        let result = clean_with(&contract, "7,1,A,B,C,1,R,Online,,500,5,2024-01-01\n").remove(0);
+        assert!(result.unwrap().ends_with("[bulk_order]"));
+    }
+
+    #[test]
+    fn content_hash_ignores_repairs_but_sees_changes() {
+        let contract = Contract::default_sales();
+        let text = format!(
+            "{HEADER}\n7,1,A,B,C,1,R,Online,,1,5,2024-01-01\n 7,1,A,B,C,1,R,online,,1,5.00,2024/01/01\n7,1,A,B,C,1,R,Online,,1,6,2024-01-01\n"
+        );
+        let mut reader = RecordReader::new(text.as_bytes(), 20);
+        let (_, header) = reader.read_header().unwrap().unwrap();
+        let cleaner = Cleaner::new(
+            &contract,
+            contract
+                .bind_header(header.iter().map(String::as_str))
+                .unwrap(),
+        );
+        let mut hashes = Vec::new();
+        while let Some(Item::Record(record)) = reader.next_item().unwrap() {
+            hashes.push(cleaner.clean(&record).unwrap().row_hash);
+        }
+        assert_eq!(hashes[0], hashes[1]);
+        assert_ne!(hashes[0], hashes[2]);
+    }
+}

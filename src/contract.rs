@@ -1,0 +1,707 @@
+//! The data contract of the sales feed: its columns, their header names, null tokens,
+//! accepted date formats and the rules that decide a row's fate.
+//!
+//! The contract is declarative (`contracts/sales.toml`, embedded as the default) and is
+//! validated once at start-up, so a mistake in it is a clear error before any data moves.
+
+use std::collections::HashSet;
+use std::fmt;
+use std::path::Path;
+use std::str::FromStr;
+
+use chrono::NaiveDate;
+use rust_decimal::Decimal;
+use serde::Deserialize;
+
+/// The contract shipped with salesflow.
+pub const DEFAULT_CONTRACT: &str = include_str!("../contracts/sales.toml");
+
+/// A column of `raw.sales` that a feed column fills. The set is fixed by the schema;
+/// the contract says where each one comes from and how strict it is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Field {
+    SaleId,
+    ProductId,
+    ProductName,
+    Brand,
+    Category,
+    RetailerId,
+    RetailerName,
+    Channel,
+    Location,
+    Quantity,
+    Price,
+    SaleDate,
+}
+
+impl Field {
+    pub const ALL: [Field; 12] = [
+        Field::SaleId,
+        Field::ProductId,
+        Field::ProductName,
+        Field::Brand,
+        Field::Category,
+        Field::RetailerId,
+        Field::RetailerName,
+        Field::Channel,
+        Field::Location,
+        Field::Quantity,
+        Field::Price,
+        Field::SaleDate,
+    ];
+
+    /// The column name in `raw.sales`, also used as the prefix of flag and reason codes.
+    pub fn name(self) -> &'static str {
+        match self {
+            Field::SaleId => "sale_id",
+            Field::ProductId => "product_id",
+            Field::ProductName => "product_name",
+            Field::Brand => "brand",
+            Field::Category => "category",
+            Field::RetailerId => "retailer_id",
+            Field::RetailerName => "retailer_name",
+            Field::Channel => "channel",
+            Field::Location => "location",
+            Field::Quantity => "quantity",
+            Field::Price => "price",
+            Field::SaleDate => "sale_date",
+        }
+    }
+
+    /// The value type the schema gives this field.
+    pub fn value_type(self) -> ValueType {
+        match self {
+            Field::SaleId | Field::ProductId | Field::RetailerId | Field::Quantity => {
+                ValueType::Integer
+            }
+            Field::Price => ValueType::Decimal,
+            Field::SaleDate => ValueType::Date,
+            _ => ValueType::Text,
+        }
+    }
+
+    fn index(self) -> usize {
+        self as usize
+    }
+}
+
+impl fmt::Display for Field {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ValueType {
+    Integer,
+    Decimal,
+    Date,
+    Text,
+}
+
+impl fmt::Display for ValueType {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            ValueType::Integer => "integer",
+            ValueType::Decimal => "decimal",
+            ValueType::Date => "date",
+            ValueType::Text => "text",
+        })
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Severity {
+    /// The row is quarantined.
+    Reject,
+    /// The row is loaded and the rule id is added to its `dq_flags`.
+    Flag,
+}
+
+/// Why a contract cannot be used.
+#[derive(Debug, thiserror::Error)]
+pub enum ContractError {
+    #[error("cannot read contract {path}: {source}")]
+    Io {
+        path: String,
+        source: std::io::Error,
+    },
+    #[error("contract is not valid TOML: {0}")]
+    Syntax(#[from] toml::de::Error),
+    #[error("contract is invalid: {0}")]
+    Invalid(String),
+}
+
+/// Why a file's header does not fit the contract.
+#[derive(Debug, thiserror::Error)]
+pub enum HeaderError {
+    #[error("the file has no header row (empty file)")]
+    Empty,
+    #[error("header is missing required column(s) {missing}; header seen: {seen}")]
+    MissingColumns { missing: String, seen: String },
+    #[error("header names column {field} twice (\"{first}\" and \"{second}\")")]
+    Ambiguous {
+        field: Field,
+        first: String,
+        second: String,
+    },
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawContract {
+    name: String,
+    #[serde(default)]
+    description: String,
+    format: RawFormat,
+    columns: Vec<RawColumn>,
+    #[serde(default)]
+    rules: Vec<RawRule>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawFormat {
+    null_tokens: Vec<String>,
+    max_record_lines: usize,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawColumn {
+    field: Field,
+    header: String,
+    #[serde(default)]
+    aliases: Vec<String>,
+    #[serde(rename = "type")]
+    value_type: ValueType,
+    required: bool,
+    scale: Option<u32>,
+    #[serde(default)]
+    formats: Vec<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawRule {
+    id: String,
+    field: Field,
+    min: Option<toml::Value>,
+    max: Option<toml::Value>,
+    one_of: Option<Vec<String>>,
+    severity: Severity,
+    message: String,
+}
+
+/// A validated contract.
+#[derive(Debug, Clone)]
+pub struct Contract {
+    pub name: String,
+    pub description: String,
+    null_tokens: Vec<String>,
+    pub max_record_lines: usize,
+    columns: Vec<Column>,
+    pub rules: Vec<Rule>,
+}
+
+#[derive(Debug, Clone)]
+pub struct Column {
+    pub field: Field,
+    pub header: String,
+    pub aliases: Vec<String>,
+    pub required: bool,
+    pub scale: u32,
+    pub date_formats: Vec<String>,
+}
+
+/// A rule on one field's typed value.
+#[derive(Debug, Clone)]
+pub struct Rule {
+    pub id: String,
+    pub field: Field,
+    pub check: Check,
+    pub severity: Severity,
+    pub message: String,
+}
+
+/// What a rule checks. Bounds are inclusive.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Check {
+    IntegerRange {
+        min: Option<i64>,
+        max: Option<i64>,
+    },
+    DecimalRange {
+        min: Option<Decimal>,
+        max: Option<Decimal>,
+    },
+    DateRange {
+        min: Option<NaiveDate>,
+        max: Option<NaiveDate>,
+    },
+    /// Matched case-insensitively; the value is normalized to the listed spelling.
+    OneOf(Vec<String>),
+}
+
+impl Contract {
+    /// Parses and validates a contract from TOML text.
+    pub fn from_toml(text: &str) -> Result<Contract, ContractError> {
+        let raw: RawContract = toml::from_str(text)?;
+        validate(raw)
+    }
+
+    pub fn from_file(path: &Path) -> Result<Contract, ContractError> {
+        let text = std::fs::read_to_string(path).map_err(|source| ContractError::Io {
+            path: path.display().to_string(),
+            source,
+        })?;
+        Contract::from_toml(&text)
+    }
+
+    /// The contract shipped with salesflow.
+    pub fn default_sales() -> Contract {
+        Contract::from_toml(DEFAULT_CONTRACT).expect("the embedded contract is valid")
+    }
+
+    pub fn column(&self, field: Field) -> &Column {
+        &self.columns[field.index()]
+    }
+
+    /// True when `value` (already trimmed) is one of the null tokens.
+    pub fn is_null_token(&self, value: &str) -> bool {
+        self.null_tokens
+            .iter()
+            .any(|token| token.eq_ignore_ascii_case(value))
+    }
+
+    /// Maps a file's header row to the contract's fields.
+    pub fn bind_header<'h>(
+        &self,
+        header: impl IntoIterator<Item = &'h str>,
+    ) -> Result<HeaderBinding, HeaderError> {
+        let header: Vec<&str> = header.into_iter().collect();
+        if header.is_empty() || header.iter().all(|name| name.trim().is_empty()) {
+            return Err(HeaderError::Empty);
+        }
+        let mut positions: [Option<usize>; 12] = [None; 12];
+        for (position, name) in header.iter().enumerate() {
+            let key = header_key(name);
+            let Some(column) = self.columns.iter().find(|column| {
+                header_key(&column.header) == key
+                    || column.aliases.iter().any(|alias| header_key(alias) == key)
+            }) else {
+                continue;
+            };
+            let slot = &mut positions[column.field.index()];
+            if let Some(first) = *slot {
+                return Err(HeaderError::Ambiguous {
+                    field: column.field,
+                    first: header[first].to_string(),
+                    second: name.to_string(),
+                });
+            }
+            *slot = Some(position);
+        }
+        let missing: Vec<&str> = self
+            .columns
+            .iter()
+            .filter(|column| positions[column.field.index()].is_none())
+            .map(|column| column.header.as_str())
+            .collect();
+        if !missing.is_empty() {
+            return Err(HeaderError::MissingColumns {
+                missing: missing.join(", "),
+                seen: header.join(","),
+            });
+        }
+        Ok(HeaderBinding {
+            positions: positions.map(|position| position.expect("checked above")),
+            width: header.len(),
+        })
+    }
+}
+
+/// Where each field sits in a file's records.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HeaderBinding {
+    positions: [usize; 12],
+    /// The number of fields in the header: every record must have exactly this many.
+    pub width: usize,
+}
+
+impl HeaderBinding {
+    pub fn position(&self, field: Field) -> usize {
+        self.positions[field.index()]
+    }
+}
+
+/// Header names match case-insensitively, ignoring spaces, underscores and a BOM.
+fn header_key(name: &str) -> String {
+    name.trim_start_matches('\u{feff}')
+        .chars()
+        .filter(|c| !c.is_whitespace() && *c != '_')
+        .flat_map(char::to_lowercase)
+        .collect()
+}
+
+fn invalid(message: String) -> ContractError {
+    ContractError::Invalid(message)
+}
+
+fn validate(raw: RawContract) -> Result<Contract, ContractError> {
+    if raw.format.max_record_lines == 0 {
+        return Err(invalid("format.max_record_lines must be at least 1".into()));
+    }
+    let mut columns: Vec<Option<Column>> = vec![None; 12];
+    let mut header_keys = std::collections::HashMap::new();
+    for column in raw.columns {
+        let field = column.field;
+        if column.value_type != field.value_type() {
+            return Err(invalid(format!(
+                "column {field} has type {}, but raw.sales.{field} is {}",
+                column.value_type,
+                field.value_type()
+            )));
+        }
+        for name in std::iter::once(&column.header).chain(&column.aliases) {
+            let owner = *header_keys.entry(header_key(name)).or_insert(field);
+            if owner != field {
+                return Err(invalid(format!(
+                    "header name or alias \"{name}\" is used by both {owner} and {field}"
+                )));
+            }
+        }
+        if !column.formats.is_empty() && field.value_type() != ValueType::Date {
+            return Err(invalid(format!(
+                "column {field}: `formats` only applies to date columns"
+            )));
+        }
+        if field.value_type() == ValueType::Date && column.formats.is_empty() {
+            return Err(invalid(format!(
+                "column {field}: a date column needs at least one format"
+            )));
+        }
+        for format in &column.formats {
+            if chrono::format::StrftimeItems::new(format)
+                .any(|item| item == chrono::format::Item::Error)
+            {
+                return Err(invalid(format!(
+                    "column {field}: date format \"{format}\" is not a valid strftime pattern"
+                )));
+            }
+        }
+        if column.scale.is_some() && field.value_type() != ValueType::Decimal {
+            return Err(invalid(format!(
+                "column {field}: `scale` only applies to decimal columns"
+            )));
+        }
+        let scale = column.scale.unwrap_or(2);
+        if scale > 2 {
+            return Err(invalid(format!(
+                "column {field}: scale {scale} exceeds raw.sales (numeric(12,2))"
+            )));
+        }
+        let slot = &mut columns[field.index()];
+        if slot.is_some() {
+            return Err(invalid(format!("column {field} is declared twice")));
+        }
+        *slot = Some(Column {
+            field,
+            header: column.header,
+            aliases: column.aliases,
+            required: column.required,
+            scale,
+            date_formats: column.formats,
+        });
+    }
+    let missing: Vec<&str> = Field::ALL
+        .iter()
+        .filter(|field| columns[field.index()].is_none())
+        .map(|field| field.name())
+        .collect();
+    if !missing.is_empty() {
+        return Err(invalid(format!(
+            "no column declared for field(s) {}",
+            missing.join(", ")
+        )));
+    }
+    let columns: Vec<Column> = columns.into_iter().map(Option::unwrap).collect();
+    for field in [
+        Field::SaleId,
+        Field::Quantity,
+        Field::Price,
+        Field::SaleDate,
+    ] {
+        if !columns[field.index()].required {
+            return Err(invalid(format!(
+                "column {field} must be required: a sale without it is meaningless"
+            )));
+        }
+    }
+
+    let mut rule_ids = HashSet::new();
+    let mut rules = Vec::with_capacity(raw.rules.len());
+    for rule in raw.rules {
+        if !rule_ids.insert(rule.id.clone()) {
+            return Err(invalid(format!("rule id {} is used twice", rule.id)));
+        }
+        if rule.id.is_empty()
+            || !rule
+                .id
+                .chars()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
+        {
+            return Err(invalid(format!(
+                "rule id \"{}\" must be lower_snake_case",
+                rule.id
+            )));
+        }
+        let check = rule_check(&rule)?;
+        rules.push(Rule {
+            id: rule.id,
+            field: rule.field,
+            check,
+            severity: rule.severity,
+            message: rule.message,
+        });
+    }
+
+    Ok(Contract {
+        name: raw.name,
+        description: raw.description,
+        null_tokens: raw.format.null_tokens,
+        max_record_lines: raw.format.max_record_lines,
+        columns,
+        rules,
+    })
+}
+
+fn rule_check(rule: &RawRule) -> Result<Check, ContractError> {
+    let field = rule.field;
+    let context = |what: &str| invalid(format!("rule {}: {what}", rule.id));
+    if let Some(values) = &rule.one_of {
+        if rule.min.is_some() || rule.max.is_some() {
+            return Err(context("use either one_of or min/max, not both"));
+        }
+        if field.value_type() != ValueType::Text {
+            return Err(context(&format!(
+                "one_of needs a text field, {field} is not"
+            )));
+        }
+        if values.is_empty() {
+            return Err(context("one_of is empty"));
+        }
+        return Ok(Check::OneOf(values.clone()));
+    }
+    if rule.min.is_none() && rule.max.is_none() {
+        return Err(context("needs min, max or one_of"));
+    }
+    let bound = |value: &Option<toml::Value>| -> Result<Option<String>, ContractError> {
+        Ok(match value {
+            None => None,
+            Some(toml::Value::Integer(n)) => Some(n.to_string()),
+            Some(toml::Value::Float(x)) => Some(x.to_string()),
+            Some(toml::Value::String(s)) => Some(s.clone()),
+            Some(other) => return Err(context(&format!("bound {other} is not a value"))),
+        })
+    };
+    let (min, max) = (bound(&rule.min)?, bound(&rule.max)?);
+    fn parse_bound<T: FromStr>(
+        text: Option<String>,
+        parse: impl Fn(&str) -> Option<T>,
+        error: impl Fn(&str) -> ContractError,
+    ) -> Result<Option<T>, ContractError> {
+        text.map(|text| parse(&text).ok_or_else(|| error(&text)))
+            .transpose()
+    }
+    let bad = |text: &str| context(&format!("bound {text} does not fit field {field}"));
+    Ok(match field.value_type() {
+        ValueType::Integer => Check::IntegerRange {
+            min: parse_bound(min, |s| s.parse().ok(), bad)?,
+            max: parse_bound(max, |s| s.parse().ok(), bad)?,
+        },
+        ValueType::Decimal => Check::DecimalRange {
+            min: parse_bound(min, |s| Decimal::from_str(s).ok(), bad)?,
+            max: parse_bound(max, |s| Decimal::from_str(s).ok(), bad)?,
+        },
+        ValueType::Date => Check::DateRange {
+            min: parse_bound(min, |s| NaiveDate::from_str(s).ok(), bad)?,
+            max: parse_bound(max, |s| NaiveDate::from_str(s).ok(), bad)?,
+        },
+        ValueType::Text => return Err(context("min/max need a number or date field")),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn embedded_contract_is_valid_and_complete() {
+        let contract = Contract::default_sales();
+        assert_eq!(contract.name, "sales");
+        assert_eq!(contract.column(Field::SaleDate).date_formats[0], "%Y-%m-%d");
+        assert!(contract.is_null_token("none"));
+        assert!(contract.is_null_token(""));
+        assert!(!contract.is_null_token("New York"));
+        assert_eq!(contract.rules.len(), 4);
+    }
+
+    #[test]
+    fn header_binds_by_name_case_and_space_insensitively() {
+        let contract = Contract::default_sales();
+        let header = [
+            "Date",
+            "price",
+            "Quantity",
+            "location",
+            "CHANNEL",
+            "Retailer Name",
+            "retailer_id",
+            "category",
+            "brand",
+            "Product Name",
+            "ProductID",
+            "\u{feff}Sale ID",
+        ];
+        let binding = contract.bind_header(header).unwrap();
+        assert_eq!(binding.position(Field::SaleId), 11);
+        assert_eq!(binding.position(Field::SaleDate), 0);
+        assert_eq!(binding.position(Field::RetailerName), 5);
+        assert_eq!(binding.width, 12);
+    }
+
+    #[test]
+    fn header_missing_a_column_is_a_clear_error() {
+        let contract = Contract::default_sales();
+        let error = contract
+            .bind_header(["SaleID", "ProductID", "Price"])
+            .unwrap_err();
+        let text = error.to_string();
+        assert!(text.contains("missing required column(s)"), "{text}");
+        assert!(text.contains("Quantity"), "{text}");
+    }
+
+    #[test]
+    fn header_naming_a_field_twice_is_ambiguous() {
+        let contract = Contract::default_sales();
+        let mut header: Vec<&str> = vec![
+            "SaleID",
+            "ProductID",
+            "ProductName",
+            "Brand",
+            "Category",
+            "RetailerID",
+            "RetailerName",
+            "Channel",
+            "Location",
+            "Quantity",
+            "Price",
+            "Date",
+        ];
+        header.push("qty");
+        assert!(matches!(
+            contract.bind_header(header),
+            Err(HeaderError::Ambiguous {
+                field: Field::Quantity,
+                ..
+            })
+        ));
+    }
+
+    #[test]
+    fn empty_header_is_reported_as_empty_file() {
+        let contract = Contract::default_sales();
+        assert!(matches!(
+            contract.bind_header([""]),
+            Err(HeaderError::Empty)
+        ));
+    }
+
+    fn with_replaced(from: &str, to: &str) -> Result<Contract, ContractError> {
+        assert!(
+            DEFAULT_CONTRACT.contains(from),
+            "fixture text {from:?} not found"
+        );
+        Contract::from_toml(&DEFAULT_CONTRACT.replacen(from, to, 1))
+    }
+
+    #[test]
+    fn contract_errors_are_specific() {
+        let cases = [
+            (
+                "type = \"decimal\"",
+                "type = \"text\"",
+                "raw.sales.price is decimal",
+            ),
+            (
+                "min = 1\n",
+                "min = \"one\"\n",
+                "does not fit field quantity",
+            ),
+            (
+                "severity = \"reject\"\nmessage = \"quantity",
+                "severity = \"maybe\"\nmessage = \"quantity",
+                "unknown variant",
+            ),
+            (
+                "max_record_lines = 20",
+                "max_record_lines = 0",
+                "at least 1",
+            ),
+            (
+                "aliases = [\"qty\"]",
+                "aliases = [\"sale_id\"]",
+                "used by both sale_id and quantity",
+            ),
+            ("\"%Y/%m/%d\"", "\"%Y/%\"", "not a valid strftime pattern"),
+            (
+                "field = \"quantity\"\nheader = \"Quantity\"\naliases = [\"qty\"]\ntype = \"integer\"\nrequired = true",
+                "field = \"quantity\"\nheader = \"Quantity\"\naliases = [\"qty\"]\ntype = \"integer\"\nrequired = false",
+                "quantity must be required",
+            ),
+        ];
+        for (from, to, expected) in cases {
+            let error = match with_replaced(from, to) {
+                Ok(_) => panic!("{from:?} -> {to:?} was accepted"),
+                Err(error) => error.to_string(),
+            };
+            assert!(error.contains(expected), "{from:?} -> {to:?}: {error}");
+        }
+    }
+
+    #[test]
+    fn rules_are_typed_by_their_field() {
+        let contract = Contract::default_sales();
+        let check = |id: &str| {
+            contract
+                .rules
+                .iter()
+                .find(|rule| rule.id == id)
+                .unwrap()
+                .check
+                .clone()
+        };
+        assert_eq!(
+            check("quantity_positive"),
+            Check::IntegerRange {
+                min: Some(1),
+                max: None
+            }
+        );
+        assert_eq!(
+            check("price_non_negative"),
+            Check::DecimalRange {
+                min: Some(Decimal::ZERO),
+                max: None
+            }
+        );
+        assert_eq!(
+            check("channel_known"),
+            Check::OneOf(vec!["Online".into(), "Offline".into()])
+        );
+    }
+}

@@ -1,0 +1,251 @@
+//! One file through the whole flow: read, clean, stage, merge, with a report of where
+//! every row went. Used by `salesflow ingest` (with a database) and `salesflow check`
+//! (without one).
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+use std::io::{self, Write};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::Ordering;
+use std::time::Instant;
+
+use crate::clean::{Cleaner, Reject};
+use crate::contract::{Contract, HeaderError};
+use crate::load::{self, LoadError, LoadOutcome, LoadRequest, RowWriter, Streamed, Warehouse};
+use crate::read::{self, Item, ReadError, RecordReader};
+use crate::report::{Counts, FileReport, FileStatus};
+
+/// Why a file could not be read as a sales feed at all (as opposed to some bad rows).
+#[derive(Debug, thiserror::Error)]
+pub enum InputError {
+    #[error(transparent)]
+    Open(#[from] ReadError),
+    #[error("{path}: read failed at line {line}: {source}")]
+    Read {
+        path: PathBuf,
+        line: u64,
+        source: io::Error,
+    },
+    #[error("{path}: {source}")]
+    Header { path: PathBuf, source: HeaderError },
+    #[error("{path}: writing staged rows failed: {source}")]
+    Stage { path: PathBuf, source: io::Error },
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct IngestOptions {
+    pub force: bool,
+    pub dry_run: bool,
+    pub max_reject_rate: Option<f64>,
+}
+
+/// Receives the stored bytes consumed so far, from time to time.
+pub type Progress<'p> = &'p mut dyn FnMut(u64);
+
+/// Counts of reject reasons and flags, kept while streaming.
+#[derive(Default)]
+struct Tallies {
+    reject_reasons: BTreeMap<String, u64>,
+    flags: BTreeMap<String, u64>,
+}
+
+fn tally(map: &mut BTreeMap<String, u64>, code: &str) {
+    match map.get_mut(code) {
+        Some(count) => *count += 1,
+        None => {
+            map.insert(code.to_string(), 1);
+        }
+    }
+}
+
+/// Reads `path`, cleans every record and writes staged rows to `sink`.
+fn stream_file<W: Write>(
+    contract: &Contract,
+    path: &Path,
+    sink: &mut RowWriter<W>,
+    tallies: &mut Tallies,
+    progress: Progress<'_>,
+) -> Result<Streamed, InputError> {
+    let source = read::open(path)?;
+    let consumed = source.consumed.clone();
+    let mut reader = RecordReader::new(source.reader, contract.max_record_lines);
+    let read_error = |line, source| InputError::Read {
+        path: path.to_path_buf(),
+        line,
+        source,
+    };
+    let header_error = |source| InputError::Header {
+        path: path.to_path_buf(),
+        source,
+    };
+    let Some((_, header)) = reader.read_header().map_err(|e| read_error(1, e))? else {
+        return Err(header_error(HeaderError::Empty));
+    };
+    let binding = contract
+        .bind_header(header.iter().map(String::as_str))
+        .map_err(header_error)?;
+    let cleaner = Cleaner::new(contract, binding);
+    let stage_error = |source| InputError::Stage {
+        path: path.to_path_buf(),
+        source,
+    };
+
+    let mut streamed = Streamed {
+        ids_strictly_increasing: true,
+        ..Streamed::default()
+    };
+    let mut last_id: Option<i64> = None;
+    let mut last_line = 1;
+    let mut code = String::new();
+    loop {
+        let item = match reader.next_item() {
+            Ok(Some(item)) => item,
+            Ok(None) => break,
+            Err(error) => return Err(read_error(last_line + 1, error)),
+        };
+        streamed.rows_read += 1;
+        if streamed.rows_read % 16_384 == 0 {
+            progress(consumed.load(Ordering::Relaxed));
+        }
+        let (line, outcome) = match &item {
+            Item::Record(record) => (record.line, cleaner.clean(record)),
+            Item::Unframed { line, .. } => (*line, Err(Reject::unbalanced_quote())),
+        };
+        last_line = line;
+        match outcome {
+            Ok(sale) => {
+                streamed.months.insert(load::month_of(sale.sale_date));
+                if last_id.is_some_and(|last| sale.sale_id <= last) {
+                    streamed.ids_strictly_increasing = false;
+                }
+                last_id = Some(sale.sale_id);
+                for flag in &sale.flags {
+                    code.clear();
+                    let _ = write!(code, "{flag}");
+                    tally(&mut tallies.flags, &code);
+                }
+                sink.sale(line, &sale).map_err(stage_error)?;
+            }
+            Err(reject) => {
+                streamed.rows_rejected += 1;
+                for reason in &reject.reasons {
+                    tally(&mut tallies.reject_reasons, reason);
+                }
+                let raw = match &item {
+                    Item::Record(record) => record.raw,
+                    Item::Unframed { raw, .. } => raw,
+                };
+                sink.reject(line, raw, &reject).map_err(stage_error)?;
+            }
+        }
+    }
+    progress(consumed.load(Ordering::Relaxed));
+    Ok(streamed)
+}
+
+/// Validates a file without a database: what `salesflow check` reports. Duplicates
+/// within the file are not known here (that takes the merge), so rows are counted as
+/// loaded or rejected.
+pub fn check_file(contract: &Contract, path: &Path, progress: Progress<'_>) -> FileReport {
+    let started = Instant::now();
+    let mut report = FileReport::new(path.display().to_string());
+    let mut tallies = Tallies::default();
+    let mut sink = RowWriter::new(io::sink());
+    match stream_file(contract, path, &mut sink, &mut tallies, progress) {
+        Ok(streamed) => {
+            report.status = FileStatus::Validated;
+            report.counts = Counts {
+                read: streamed.rows_read,
+                loaded: streamed.rows_read - streamed.rows_rejected,
+                rejected: streamed.rows_rejected,
+                ..Counts::default()
+            };
+        }
+        Err(error) => report.error = Some(error.to_string()),
+    }
+    finish_report(&mut report, tallies, started);
+    report
+}
+
+/// Loads one file. Problems of the file (unreadable, no usable header) end up in the
+/// report as a failed file; the error is for the database failing.
+pub fn ingest_file(
+    warehouse: &mut Warehouse,
+    contract: &Contract,
+    path: &Path,
+    options: &IngestOptions,
+    progress: Progress<'_>,
+) -> Result<FileReport, LoadError> {
+    let started = Instant::now();
+    let mut report = FileReport::new(path.display().to_string());
+    let digest = match read::digest_file(path) {
+        Ok(digest) => digest,
+        Err(error) => {
+            report.error = Some(error.to_string());
+            return Ok(report);
+        }
+    };
+    report.sha256 = Some(digest.sha256.clone());
+    report.bytes = digest.bytes;
+    let request = LoadRequest {
+        source_path: &report.path,
+        sha256: &digest.sha256,
+        bytes: digest.bytes,
+        force: options.force,
+        dry_run: options.dry_run,
+        max_reject_rate: options.max_reject_rate,
+    };
+    let mut tallies = Tallies::default();
+    let outcome = warehouse.load_file(&request, |sink| {
+        stream_file(contract, path, sink, &mut tallies, progress)
+    })?;
+    match outcome {
+        Ok(LoadOutcome::Loaded { load_id, counts }) => {
+            report.status = if options.dry_run {
+                FileStatus::Validated
+            } else {
+                FileStatus::Succeeded
+            };
+            report.load_id = load_id;
+            report.counts = counts;
+        }
+        Ok(LoadOutcome::Skipped {
+            load_id,
+            previous_load_id,
+        }) => {
+            report.status = FileStatus::Skipped;
+            report.load_id = Some(load_id);
+            report.error = None;
+            tracing::info!(
+                path = %report.path,
+                previous_load_id,
+                "skipped: the same file was already loaded (use --force to load it again)"
+            );
+        }
+        Ok(LoadOutcome::RejectRateExceeded {
+            load_id,
+            counts,
+            rate,
+            limit,
+        }) => {
+            report.status = FileStatus::RejectRateExceeded;
+            report.load_id = load_id;
+            report.counts = counts;
+            report.error = Some(format!(
+                "reject rate {:.2}% is over --max-reject-rate {:.2}%: the file was rolled back",
+                rate * 100.0,
+                limit * 100.0
+            ));
+        }
+        Err(input_error) => report.error = Some(input_error.to_string()),
+    }
+    finish_report(&mut report, tallies, started);
+    Ok(report)
+}
+
+fn finish_report(report: &mut FileReport, tallies: Tallies, started: Instant) {
+    report.reject_reasons = tallies.reject_reasons;
+    report.flags = tallies.flags;
+    report.reject_rate = report.counts.reject_rate();
+    report.seconds = started.elapsed().as_secs_f64();
+}

@@ -1,0 +1,15 @@
+//! salesflow: stream retail sales CSV files into a trustworthy PostgreSQL warehouse.
+//!
+//! The modules follow the data flow: [`read`] frames records from bytes, [`clean`] turns
+//! a record into a typed sale or a reject as the [`contract`] says, [`load`] merges sales
+//! into PostgreSQL, [`report`] counts outcomes; [`ingest`] runs that flow for one file.
+//! [`generate`] makes synthetic feeds. Nothing here prints to the terminal or exits the
+//! process: that is the binary's job.
+
+pub mod clean;
+pub mod contract;
+pub mod generate;
+pub mod ingest;
+pub mod load;
+pub mod read;
+pub mod report;

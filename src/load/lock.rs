@@ -1,0 +1,36 @@
+//! Advisory locks. Keys are (class, object) pairs; the class spells "SFLW" so that
+//! salesflow's locks do not collide with an application's own advisory locks.
+
+use postgres::GenericClient;
+
+const CLASS: i32 = 0x5346_4c57;
+const LOADS: i32 = 1;
+const MIGRATIONS: i32 = 2;
+
+/// Waits for the right to load (session lock: held across the file's transaction and
+/// the ledger updates around it, released on disconnect if the process dies).
+pub fn take_loads(client: &mut impl GenericClient) -> Result<(), postgres::Error> {
+    client.execute("select pg_advisory_lock($1, $2)", &[&CLASS, &LOADS])?;
+    Ok(())
+}
+
+/// Takes the load lock only if nobody holds it.
+pub fn try_loads(client: &mut impl GenericClient) -> Result<bool, postgres::Error> {
+    Ok(client
+        .query_one("select pg_try_advisory_lock($1, $2)", &[&CLASS, &LOADS])?
+        .get(0))
+}
+
+pub fn release_loads(client: &mut impl GenericClient) -> Result<(), postgres::Error> {
+    client.execute("select pg_advisory_unlock($1, $2)", &[&CLASS, &LOADS])?;
+    Ok(())
+}
+
+/// Serializes schema migrations (transaction lock).
+pub fn migrations(client: &mut impl GenericClient) -> Result<(), postgres::Error> {
+    client.execute(
+        "select pg_advisory_xact_lock($1, $2)",
+        &[&CLASS, &MIGRATIONS],
+    )?;
+    Ok(())
+}

@@ -1,0 +1,699 @@
+//! The PostgreSQL side: connection, migrations, the load ledger, locking, COPY into a
+//! staging table and the set-based merge into `raw.sales`.
+//!
+//! One file is one transaction. Loads are serialized by a session advisory lock held
+//! from the ledger entry to the commit, so load ids (and `loaded_at`) increase in commit
+//! order: downstream incremental models can take "rows of loads after the last one I
+//! saw" without ever missing a load that committed late. A loader that dies releases the
+//! lock with its connection; the next one to take the lock marks its ledger row failed.
+//!
+//! This module knows nothing of CSV syntax: it receives typed sales and rejects.
+
+mod copy;
+mod lock;
+mod migrate;
+
+use std::collections::BTreeSet;
+use std::fmt;
+use std::io::BufWriter;
+use std::str::FromStr;
+
+use chrono::{Datelike, NaiveDate};
+use postgres::{Client, CopyInWriter, NoTls, Transaction};
+
+pub use copy::RowWriter;
+
+use crate::report::Counts;
+
+#[derive(Debug, thiserror::Error)]
+pub enum LoadError {
+    #[error("no database configured: set DATABASE_URL (or --database-url, or PGHOST etc.)")]
+    NotConfigured,
+    #[error("invalid database URL: {0}")]
+    InvalidUrl(String),
+    #[error("cannot connect to PostgreSQL at {target}: {source}")]
+    Unreachable {
+        target: String,
+        source: postgres::Error,
+    },
+    #[error("{context}: {source}")]
+    Database {
+        context: &'static str,
+        source: postgres::Error,
+    },
+    #[error("{0}")]
+    Migration(String),
+    /// Writing COPY data failed: the connection broke underneath it.
+    #[error("streaming rows to COPY: {0}")]
+    Copy(std::io::Error),
+}
+
+impl LoadError {
+    fn database(context: &'static str, source: postgres::Error) -> LoadError {
+        LoadError::Database { context, source }
+    }
+
+    /// True when the failure is the database being down or the connection lost, which
+    /// a retry later may fix (exit code 4).
+    pub fn is_unreachable(&self) -> bool {
+        match self {
+            LoadError::NotConfigured | LoadError::Unreachable { .. } | LoadError::Copy(_) => true,
+            LoadError::Database { source, .. } => source.is_closed() || is_io(source),
+            _ => false,
+        }
+    }
+}
+
+fn is_io(error: &postgres::Error) -> bool {
+    std::error::Error::source(error).is_some_and(|source| source.is::<std::io::Error>())
+}
+
+/// Where to connect: `DATABASE_URL` (or `--database-url`), completed by the standard
+/// `PGHOST`, `PGPORT`, `PGUSER`, `PGPASSWORD` and `PGDATABASE` variables.
+pub fn connection_config(url: Option<&str>) -> Result<postgres::Config, LoadError> {
+    let mut config = match url {
+        Some(url) => postgres::Config::from_str(url)
+            .map_err(|error| LoadError::InvalidUrl(redacted_error(&error)))?,
+        None => postgres::Config::new(),
+    };
+    let env = |name: &str| std::env::var(name).ok().filter(|value| !value.is_empty());
+    if config.get_hosts().is_empty() {
+        match env("PGHOST") {
+            Some(host) => {
+                config.host(&host);
+            }
+            None if url.is_none() => return Err(LoadError::NotConfigured),
+            None => {
+                config.host("localhost");
+            }
+        }
+    }
+    if config.get_ports().is_empty() {
+        if let Some(port) = env("PGPORT") {
+            let port = port
+                .parse()
+                .map_err(|_| LoadError::InvalidUrl(format!("PGPORT \"{port}\" is not a port")))?;
+            config.port(port);
+        }
+    }
+    if config.get_user().is_none() {
+        let user = env("PGUSER")
+            .or_else(|| env("USER"))
+            .unwrap_or_else(|| "postgres".into());
+        config.user(&user);
+    }
+    if config.get_password().is_none() {
+        if let Some(password) = env("PGPASSWORD") {
+            config.password(password);
+        }
+    }
+    if config.get_dbname().is_none() {
+        if let Some(dbname) = env("PGDATABASE") {
+            config.dbname(&dbname);
+        }
+    }
+    config.application_name("salesflow");
+    Ok(config)
+}
+
+/// Parse errors of a URL may quote it; never show one that could hold a password.
+fn redacted_error(error: &postgres::Error) -> String {
+    let text = error.to_string();
+    if text.contains('@') || text.contains("password") {
+        "the URL could not be parsed (details withheld: it may contain a password)".into()
+    } else {
+        text
+    }
+}
+
+/// "user@host:port/dbname": a connection's description without its password.
+pub fn describe_target(config: &postgres::Config) -> String {
+    let host = match config.get_hosts().first() {
+        Some(postgres::config::Host::Tcp(host)) => host.clone(),
+        Some(postgres::config::Host::Unix(path)) => path.display().to_string(),
+        None => "?".into(),
+    };
+    let port = config.get_ports().first().copied().unwrap_or(5432);
+    format!(
+        "{}@{host}:{port}/{}",
+        config.get_user().unwrap_or("?"),
+        config
+            .get_dbname()
+            .unwrap_or(config.get_user().unwrap_or("?"))
+    )
+}
+
+/// What the caller learned while streaming one file into the staging table.
+#[derive(Debug, Default, Clone)]
+pub struct Streamed {
+    pub rows_read: u64,
+    pub rows_rejected: u64,
+    /// First days of the months that valid sales fall in: the partitions needed.
+    pub months: BTreeSet<NaiveDate>,
+    /// True when valid sale ids came strictly increasing, so the file cannot contain
+    /// duplicates and the merge can skip its de-duplication sort.
+    pub ids_strictly_increasing: bool,
+}
+
+/// One file to load.
+#[derive(Debug, Clone)]
+pub struct LoadRequest<'a> {
+    pub source_path: &'a str,
+    pub sha256: &'a str,
+    pub bytes: u64,
+    /// Load even if a load of the same bytes already succeeded.
+    pub force: bool,
+    /// Do everything in a transaction that is rolled back; write no ledger row.
+    pub dry_run: bool,
+    /// Roll the file back when rejected / read exceeds this.
+    pub max_reject_rate: Option<f64>,
+}
+
+/// How a file's load ended, when the database did its part.
+#[derive(Debug, Clone, PartialEq)]
+pub enum LoadOutcome {
+    /// Merged and committed (or, for a dry run, merged and rolled back).
+    Loaded {
+        load_id: Option<i64>,
+        counts: Counts,
+    },
+    /// The same bytes were already loaded by `previous_load_id`.
+    Skipped { load_id: i64, previous_load_id: i64 },
+    /// Too many rejects: rolled back.
+    RejectRateExceeded {
+        load_id: Option<i64>,
+        counts: Counts,
+        rate: f64,
+        limit: f64,
+    },
+}
+
+/// The staging sink a file's rows are written to.
+pub type StageSink<'a> = RowWriter<BufWriter<CopyInWriter<'a>>>;
+
+/// A connection to the warehouse.
+pub struct Warehouse {
+    client: Client,
+    target: String,
+}
+
+impl Warehouse {
+    pub fn connect(config: &postgres::Config) -> Result<Warehouse, LoadError> {
+        let target = describe_target(config);
+        let mut client = config
+            .connect(NoTls)
+            .map_err(|source| LoadError::Unreachable {
+                target: target.clone(),
+                source,
+            })?;
+        // Sized for one file's staging and merge; local to this session.
+        client
+            .batch_execute(
+                "set work_mem = '256MB'; set maintenance_work_mem = '512MB'; \
+                 set temp_buffers = '256MB'",
+            )
+            .map_err(|source| LoadError::database("configuring the session", source))?;
+        Ok(Warehouse { client, target })
+    }
+
+    /// "user@host:port/dbname", without the password.
+    pub fn target(&self) -> &str {
+        &self.target
+    }
+
+    pub fn migrate(&mut self) -> Result<usize, LoadError> {
+        migrate::migrate(&mut self.client)
+    }
+
+    /// Marks the ledger rows of loads whose process died as failed. Safe to call any
+    /// time: it only acts when no load is running (it needs the load lock).
+    pub fn sweep_abandoned_loads(&mut self) -> Result<u64, LoadError> {
+        let db = |source| LoadError::database("checking for abandoned loads", source);
+        if !lock::try_loads(&mut self.client).map_err(db)? {
+            return Ok(0);
+        }
+        let swept = mark_abandoned(&mut self.client);
+        lock::release_loads(&mut self.client).map_err(db)?;
+        swept
+    }
+
+    /// Recent ledger rows, newest first.
+    pub fn recent_loads(&mut self, limit: i64) -> Result<Vec<LedgerRow>, LoadError> {
+        let rows = self
+            .client
+            .query(
+                "select load_id, source_path, file_sha256, file_bytes, status, rows_read,
+                        rows_loaded, rows_updated, rows_unchanged, rows_duplicate, rows_rejected,
+                        to_char(started_at, 'YYYY-MM-DD HH24:MI:SS'),
+                        extract(epoch from coalesce(finished_at, clock_timestamp()) - started_at)::float8,
+                        error
+                 from salesflow.loads order by load_id desc limit $1",
+                &[&limit],
+            )
+            .map_err(|source| LoadError::database("reading the load ledger", source))?;
+        Ok(rows
+            .iter()
+            .map(|row| LedgerRow {
+                load_id: row.get(0),
+                source_path: row.get(1),
+                file_sha256: row.get(2),
+                file_bytes: row.get(3),
+                status: row.get(4),
+                counts: Counts {
+                    read: row.get::<_, i64>(5) as u64,
+                    loaded: row.get::<_, i64>(6) as u64,
+                    updated: row.get::<_, i64>(7) as u64,
+                    unchanged: row.get::<_, i64>(8) as u64,
+                    duplicate: row.get::<_, i64>(9) as u64,
+                    rejected: row.get::<_, i64>(10) as u64,
+                },
+                started_at: row.get(11),
+                seconds: row.get(12),
+                error: row.get(13),
+            })
+            .collect())
+    }
+
+    /// Loads one file: `stream` writes its rows to the staging sink and says what it saw.
+    ///
+    /// The outer error is the database's; the inner one is the input's (from `stream`),
+    /// after which the transaction is rolled back and the ledger row marked failed.
+    pub fn load_file<E: fmt::Display>(
+        &mut self,
+        request: &LoadRequest<'_>,
+        stream: impl FnOnce(&mut StageSink<'_>) -> Result<Streamed, E>,
+    ) -> Result<Result<LoadOutcome, E>, LoadError> {
+        let db = |context| move |source| LoadError::database(context, source);
+        lock::take_loads(&mut self.client).map_err(db("waiting for the load lock"))?;
+        let result = self.load_file_locked(request, stream);
+        let released = lock::release_loads(&mut self.client);
+        let result = result?;
+        released.map_err(db("releasing the load lock"))?;
+        Ok(result)
+    }
+
+    fn load_file_locked<E: fmt::Display>(
+        &mut self,
+        request: &LoadRequest<'_>,
+        stream: impl FnOnce(&mut StageSink<'_>) -> Result<Streamed, E>,
+    ) -> Result<Result<LoadOutcome, E>, LoadError> {
+        let db = |context| move |source| LoadError::database(context, source);
+        mark_abandoned(&mut self.client)?;
+        let ledger = Ledger::new(request);
+        if !request.dry_run && !request.force {
+            if let Some(previous_load_id) = ledger
+                .succeeded_before(&mut self.client)
+                .map_err(db("reading the load ledger"))?
+            {
+                let load_id = ledger
+                    .open(&mut self.client, "skipped")
+                    .map_err(db("writing the load ledger"))?;
+                return Ok(Ok(LoadOutcome::Skipped {
+                    load_id,
+                    previous_load_id,
+                }));
+            }
+        }
+        let load_id = if request.dry_run {
+            None
+        } else {
+            Some(
+                ledger
+                    .open(&mut self.client, "running")
+                    .map_err(db("writing the load ledger"))?,
+            )
+        };
+        let merged = merge_file(&mut self.client, request, load_id, stream);
+        match (&merged, load_id) {
+            (Ok(Ok(_)), _) | (_, None) => {}
+            (Ok(Err(input_error)), Some(load_id)) => {
+                Ledger::fail(&mut self.client, load_id, None, &input_error.to_string())
+                    .map_err(db("writing the load ledger"))?;
+            }
+            (Err(error), Some(load_id)) => {
+                // The connection may be gone; the next loader then marks it failed.
+                if let Err(ledger_error) =
+                    Ledger::fail(&mut self.client, load_id, None, &error.to_string())
+                {
+                    tracing::warn!(%ledger_error, load_id, "could not record the failure in the ledger");
+                }
+            }
+        }
+        let merged = merged?;
+        if let (
+            Ok(LoadOutcome::RejectRateExceeded {
+                counts,
+                rate,
+                limit,
+                ..
+            }),
+            Some(load_id),
+        ) = (&merged, load_id)
+        {
+            Ledger::fail(
+                &mut self.client,
+                load_id,
+                Some(counts),
+                &format!(
+                    "reject rate {:.2}% is over the limit of {:.2}%: rolled back",
+                    rate * 100.0,
+                    limit * 100.0
+                ),
+            )
+            .map_err(db("writing the load ledger"))?;
+        }
+        Ok(merged)
+    }
+}
+
+/// A ledger row, as `salesflow status` shows it.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct LedgerRow {
+    pub load_id: i64,
+    pub source_path: String,
+    pub file_sha256: String,
+    pub file_bytes: i64,
+    pub status: String,
+    pub counts: Counts,
+    pub started_at: String,
+    pub seconds: f64,
+    pub error: Option<String>,
+}
+
+fn mark_abandoned(client: &mut Client) -> Result<u64, LoadError> {
+    let swept = client
+        .execute(
+            "update salesflow.loads
+             set status = 'failed', finished_at = clock_timestamp(),
+                 error = 'abandoned: the loading process ended (killed or disconnected) before it finished; nothing of it was committed'
+             where status = 'running'",
+            &[],
+        )
+        .map_err(|source| LoadError::database("checking for abandoned loads", source))?;
+    if swept > 0 {
+        tracing::warn!(swept, "marked abandoned loads as failed");
+    }
+    Ok(swept)
+}
+
+struct Ledger<'r> {
+    request: &'r LoadRequest<'r>,
+}
+
+impl<'r> Ledger<'r> {
+    fn new(request: &'r LoadRequest<'r>) -> Ledger<'r> {
+        Ledger { request }
+    }
+
+    fn succeeded_before(
+        &self,
+        client: &mut impl postgres::GenericClient,
+    ) -> Result<Option<i64>, postgres::Error> {
+        Ok(client
+            .query_opt(
+                "select max(load_id) from salesflow.loads
+                 where file_sha256 = $1 and status = 'succeeded' having count(*) > 0",
+                &[&self.request.sha256],
+            )?
+            .map(|row| row.get(0)))
+    }
+
+    fn open(&self, client: &mut Client, status: &str) -> Result<i64, postgres::Error> {
+        let finished = if status == "running" { None } else { Some(()) };
+        Ok(client
+            .query_one(
+                "insert into salesflow.loads (source_path, file_sha256, file_bytes, status, finished_at)
+                 values ($1, $2, $3, $4, case when $5 then clock_timestamp() end)
+                 returning load_id",
+                &[
+                    &self.request.source_path,
+                    &self.request.sha256,
+                    &(self.request.bytes as i64),
+                    &status,
+                    &finished.is_some(),
+                ],
+            )?
+            .get(0))
+    }
+
+    fn finish(
+        transaction: &mut Transaction<'_>,
+        load_id: i64,
+        counts: &Counts,
+    ) -> Result<(), postgres::Error> {
+        Self::update(transaction, load_id, "succeeded", Some(counts), None)
+    }
+
+    fn fail(
+        client: &mut Client,
+        load_id: i64,
+        counts: Option<&Counts>,
+        error: &str,
+    ) -> Result<(), postgres::Error> {
+        Self::update(client, load_id, "failed", counts, Some(error))
+    }
+
+    fn update(
+        client: &mut impl postgres::GenericClient,
+        load_id: i64,
+        status: &str,
+        counts: Option<&Counts>,
+        error: Option<&str>,
+    ) -> Result<(), postgres::Error> {
+        let counts = counts.cloned().unwrap_or_default();
+        let n = |value: u64| value as i64;
+        client.execute(
+            "update salesflow.loads
+             set status = $2, rows_read = $3, rows_loaded = $4, rows_updated = $5,
+                 rows_unchanged = $6, rows_duplicate = $7, rows_rejected = $8,
+                 finished_at = clock_timestamp(), error = $9
+             where load_id = $1",
+            &[
+                &load_id,
+                &status,
+                &n(counts.read),
+                &n(counts.loaded),
+                &n(counts.updated),
+                &n(counts.unchanged),
+                &n(counts.duplicate),
+                &n(counts.rejected),
+                &error,
+            ],
+        )?;
+        Ok(())
+    }
+}
+
+const CREATE_STAGE: &str = "create temp table stage (
+    source_line bigint not null,
+    sale_id bigint, product_id bigint, product_name text, brand text, category text,
+    retailer_id bigint, retailer_name text, channel text, location text,
+    quantity integer, price numeric(12,2), currency text, sale_date date, dq_flags text[],
+    row_hash bigint,
+    raw_record text, reasons text[], message text
+) on commit drop";
+
+/// The valid rows, one per sale id (the last occurrence in the file wins), next to the
+/// stored version of the same sale, if any.
+const CREATE_INCOMING_DEDUPLICATED: &str = "create temp table incoming on commit drop as
+select s.*, k.sale_date as old_sale_date, k.row_hash as old_row_hash
+from (select distinct on (sale_id) * from stage where reasons is null
+      order by sale_id, source_line desc) s
+left join raw.sale_keys k using (sale_id)";
+
+/// The same, when the caller saw strictly increasing sale ids: nothing to de-duplicate.
+const CREATE_INCOMING_UNIQUE: &str = "create temp table incoming on commit drop as
+select s.*, k.sale_date as old_sale_date, k.row_hash as old_row_hash
+from stage s left join raw.sale_keys k using (sale_id)
+where s.reasons is null";
+
+const SALE_COLUMNS: &str = "sale_id, product_id, product_name, brand, category, retailer_id, \
+     retailer_name, channel, location, quantity, price, currency, sale_date, dq_flags";
+
+fn merge_file<E>(
+    client: &mut Client,
+    request: &LoadRequest<'_>,
+    load_id: Option<i64>,
+    stream: impl FnOnce(&mut StageSink<'_>) -> Result<Streamed, E>,
+) -> Result<Result<LoadOutcome, E>, LoadError> {
+    let db = |context| move |source| LoadError::database(context, source);
+    let mut transaction = client
+        .transaction()
+        .map_err(db("starting the transaction"))?;
+    transaction
+        .batch_execute(CREATE_STAGE)
+        .map_err(db("creating the staging table"))?;
+    let writer = transaction
+        .copy_in(&format!("copy stage ({}) from stdin", copy::STAGE_COLUMNS))
+        .map_err(db("starting COPY"))?;
+    let mut sink = RowWriter::new(BufWriter::with_capacity(1 << 18, writer));
+    let streamed = match stream(&mut sink) {
+        Ok(streamed) => streamed,
+        // Dropping the sink aborts the COPY; dropping the transaction rolls back.
+        Err(input_error) => return Ok(Err(input_error)),
+    };
+    let writer = sink
+        .into_inner()
+        .into_inner()
+        .map_err(|error| LoadError::Copy(error.into_error()))?;
+    writer.finish().map_err(db("finishing COPY"))?;
+
+    // Stable within the load and increasing in commit order (loads are serialized).
+    let load_id_param = load_id.unwrap_or(0);
+    let rejected = transaction
+        .execute(
+            "insert into raw.sales_rejects (load_id, source_line, raw_record, reasons, message)
+             select $1, source_line, raw_record, reasons, message from stage
+             where reasons is not null",
+            &[&load_id_param],
+        )
+        .map_err(db("quarantining rejected rows"))?;
+    debug_assert_eq!(rejected, streamed.rows_rejected);
+
+    create_partitions(&mut transaction, &streamed.months)?;
+    let distinct = transaction
+        .execute(
+            if streamed.ids_strictly_increasing {
+                CREATE_INCOMING_UNIQUE
+            } else {
+                CREATE_INCOMING_DEDUPLICATED
+            },
+            &[],
+        )
+        .map_err(db("de-duplicating the file's rows"))?;
+    let row = transaction
+        .query_one(
+            "select count(*) filter (where old_row_hash is null),
+                    count(*) filter (where old_row_hash <> row_hash),
+                    count(*) filter (where old_row_hash = row_hash)
+             from incoming",
+            &[],
+        )
+        .map_err(db("classifying rows"))?;
+    let valid = streamed.rows_read - streamed.rows_rejected;
+    let counts = Counts {
+        read: streamed.rows_read,
+        loaded: row.get::<_, i64>(0) as u64,
+        updated: row.get::<_, i64>(1) as u64,
+        unchanged: row.get::<_, i64>(2) as u64,
+        duplicate: valid - distinct,
+        rejected: streamed.rows_rejected,
+    };
+    debug_assert!(counts.is_balanced());
+
+    if let Some(limit) = request.max_reject_rate {
+        let rate = counts.reject_rate();
+        if rate > limit {
+            transaction
+                .rollback()
+                .map_err(db("rolling back the file"))?;
+            return Ok(Ok(LoadOutcome::RejectRateExceeded {
+                load_id,
+                counts,
+                rate,
+                limit,
+            }));
+        }
+    }
+
+    if counts.updated > 0 {
+        transaction
+            .execute(
+                "delete from raw.sales s using incoming i
+                 where i.old_row_hash <> i.row_hash
+                   and s.sale_id = i.sale_id and s.sale_date = i.old_sale_date",
+                &[],
+            )
+            .map_err(db("removing the old versions of updated sales"))?;
+        transaction
+            .execute(
+                "update raw.sale_keys k
+                 set sale_date = i.sale_date, row_hash = i.row_hash, load_id = $1
+                 from incoming i
+                 where k.sale_id = i.sale_id and i.old_row_hash <> i.row_hash",
+                &[&load_id_param],
+            )
+            .map_err(db("updating sale keys"))?;
+    }
+    transaction
+        .execute(
+            &format!(
+                "insert into raw.sales ({SALE_COLUMNS}, load_id, source_line, row_hash, loaded_at)
+                 select {SALE_COLUMNS}, $1, source_line, row_hash, clock_timestamp() from incoming
+                 where old_row_hash is distinct from row_hash"
+            ),
+            &[&load_id_param],
+        )
+        .map_err(db("inserting new and updated sales"))?;
+    transaction
+        .execute(
+            "insert into raw.sale_keys (sale_id, sale_date, row_hash, load_id)
+             select sale_id, sale_date, row_hash, $1 from incoming where old_row_hash is null",
+            &[&load_id_param],
+        )
+        .map_err(db("inserting sale keys"))?;
+
+    match load_id {
+        Some(load_id) => {
+            Ledger::finish(&mut transaction, load_id, &counts)
+                .map_err(db("writing the load ledger"))?;
+            transaction.commit().map_err(db("committing the file"))?;
+        }
+        None => transaction
+            .rollback()
+            .map_err(db("rolling back the dry run"))?,
+    }
+    Ok(Ok(LoadOutcome::Loaded { load_id, counts }))
+}
+
+/// Creates the monthly partitions of `raw.sales` that the file needs.
+fn create_partitions(
+    transaction: &mut Transaction<'_>,
+    months: &BTreeSet<NaiveDate>,
+) -> Result<(), LoadError> {
+    for month in months {
+        let next = month
+            .checked_add_months(chrono::Months::new(1))
+            .expect("dates are bounded by the contract");
+        transaction
+            .batch_execute(&format!(
+                "create table if not exists raw.sales_{:04}_{:02} partition of raw.sales
+                 for values from ('{month}') to ('{next}')",
+                month.year(),
+                month.month()
+            ))
+            .map_err(|source| LoadError::database("creating a monthly partition", source))?;
+    }
+    Ok(())
+}
+
+/// The first day of a date's month: the partition it belongs to.
+pub fn month_of(date: NaiveDate) -> NaiveDate {
+    date.with_day(1).expect("day 1 exists")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn target_description_never_contains_the_password() {
+        let config =
+            connection_config(Some("postgresql://ann:s3cret@db.example:6543/sales")).unwrap();
+        let target = describe_target(&config);
+        assert_eq!(target, "ann@db.example:6543/sales");
+        assert!(!target.contains("s3cret"));
+    }
+
+    #[test]
+    fn unparsable_url_errors_do_not_echo_it() {
+        let error = connection_config(Some("postgresql://ann:s3cret@db:notaport/x")).unwrap_err();
+        assert!(!error.to_string().contains("s3cret"), "{error}");
+    }
+
+    #[test]
+    fn month_of_is_the_first_day() {
+        let date = NaiveDate::from_ymd_opt(2024, 2, 29).unwrap();
+        assert_eq!(month_of(date), NaiveDate::from_ymd_opt(2024, 2, 1).unwrap());
+    }
+}

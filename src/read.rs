@@ -1,0 +1,671 @@
+//! Bytes to records: opening files (plain or gzip), finding them from paths, directories
+//! and globs, and framing CSV records with exact source line numbers.
+//!
+//! Framing is done line by line with `csv_core`, the `csv` crate's own state machine, so
+//! that a record's raw text and first line are always known. That is what makes two
+//! things possible that a plain CSV reader cannot do: quarantining a record with the
+//! exact text it had, and recovering from an unbalanced quote. A quote that is never
+//! closed would otherwise turn the rest of the file into one giant field; here a record
+//! that spans lines and does not come out with the header's number of fields (or spans
+//! more than `max_record_lines`, or runs into the end of the file) gives up its first
+//! line as [`Item::Unframed`], and reading resumes on the line after it.
+//!
+//! This module knows nothing of the contract's meaning or of PostgreSQL.
+
+use std::collections::VecDeque;
+use std::fs::File;
+use std::io::{self, BufRead, BufReader, Read};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use sha2::{Digest, Sha256};
+
+const UTF8_BOM: &[u8] = b"\xEF\xBB\xBF";
+const GZIP_MAGIC: &[u8] = b"\x1f\x8b";
+
+#[derive(Debug, thiserror::Error)]
+pub enum ReadError {
+    #[error("{path}: {source}")]
+    Io { path: PathBuf, source: io::Error },
+    #[error("{pattern}: invalid glob pattern: {source}")]
+    Pattern {
+        pattern: String,
+        source: glob::PatternError,
+    },
+    #[error("{0}: no such file, directory or matching glob")]
+    NotFound(String),
+}
+
+fn io_error(path: &Path) -> impl FnOnce(io::Error) -> ReadError + '_ {
+    move |source| ReadError::Io {
+        path: path.to_path_buf(),
+        source,
+    }
+}
+
+/// Expands the paths given on a command line into the files to load, in order:
+/// a file as is, a directory as its `*.csv` and `*.csv.gz` files (sorted, not recursive),
+/// anything else as a glob pattern. Duplicates are removed, keeping the first.
+pub fn expand_paths(arguments: &[String]) -> Result<Vec<PathBuf>, ReadError> {
+    let mut files: Vec<PathBuf> = Vec::new();
+    for argument in arguments {
+        let path = Path::new(argument);
+        let found: Vec<PathBuf> = if path.is_file() {
+            vec![path.to_path_buf()]
+        } else if path.is_dir() {
+            let mut entries = Vec::new();
+            for entry in std::fs::read_dir(path).map_err(io_error(path))? {
+                let entry_path = entry.map_err(io_error(path))?.path();
+                if entry_path.is_file() && is_csv_name(&entry_path) {
+                    entries.push(entry_path);
+                }
+            }
+            entries.sort();
+            entries
+        } else {
+            let matches = glob::glob(argument).map_err(|source| ReadError::Pattern {
+                pattern: argument.clone(),
+                source,
+            })?;
+            let mut entries: Vec<PathBuf> = matches
+                .filter_map(Result::ok)
+                .filter(|entry| entry.is_file())
+                .collect();
+            if entries.is_empty() {
+                return Err(ReadError::NotFound(argument.clone()));
+            }
+            entries.sort();
+            entries
+        };
+        for file in found {
+            if !files.contains(&file) {
+                files.push(file);
+            }
+        }
+    }
+    Ok(files)
+}
+
+fn is_csv_name(path: &Path) -> bool {
+    let name = path
+        .file_name()
+        .map(|name| name.to_string_lossy().to_ascii_lowercase())
+        .unwrap_or_default();
+    name.ends_with(".csv") || name.ends_with(".csv.gz")
+}
+
+/// The identity of a file's bytes: what the ledger uses to recognise a re-sent file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FileDigest {
+    pub sha256: String,
+    pub bytes: u64,
+}
+
+/// Hashes a file (its bytes as stored, compressed or not).
+pub fn digest_file(path: &Path) -> Result<FileDigest, ReadError> {
+    let mut file = File::open(path).map_err(io_error(path))?;
+    let mut hasher = Sha256::new();
+    let mut buffer = vec![0u8; 1 << 20];
+    let mut bytes = 0u64;
+    loop {
+        let n = file.read(&mut buffer).map_err(io_error(path))?;
+        if n == 0 {
+            break;
+        }
+        hasher.update(&buffer[..n]);
+        bytes += n as u64;
+    }
+    Ok(FileDigest {
+        sha256: hex::encode(hasher.finalize()),
+        bytes,
+    })
+}
+
+/// A file opened for reading, decompressed if it is gzip (recognised by its magic bytes,
+/// whatever its name), with a counter of the stored bytes consumed so far for progress.
+pub struct Source {
+    pub reader: Box<dyn BufRead + Send>,
+    /// Stored (possibly compressed) bytes read so far.
+    pub consumed: Arc<AtomicU64>,
+    pub compressed: bool,
+}
+
+pub fn open(path: &Path) -> Result<Source, ReadError> {
+    let mut file = File::open(path).map_err(io_error(path))?;
+    let mut magic = [0u8; 2];
+    let n = read_prefix(&mut file, &mut magic).map_err(io_error(path))?;
+    let consumed = Arc::new(AtomicU64::new(0));
+    let counted = CountingReader {
+        inner: io::Cursor::new(magic[..n].to_vec()).chain(file),
+        consumed: Arc::clone(&consumed),
+    };
+    let compressed = &magic[..n] == GZIP_MAGIC;
+    let reader: Box<dyn BufRead + Send> = if compressed {
+        Box::new(BufReader::with_capacity(
+            1 << 16,
+            flate2::read::MultiGzDecoder::new(BufReader::with_capacity(1 << 16, counted)),
+        ))
+    } else {
+        Box::new(BufReader::with_capacity(1 << 16, counted))
+    };
+    Ok(Source {
+        reader,
+        consumed,
+        compressed,
+    })
+}
+
+fn read_prefix(file: &mut File, buffer: &mut [u8]) -> io::Result<usize> {
+    let mut filled = 0;
+    while filled < buffer.len() {
+        match file.read(&mut buffer[filled..])? {
+            0 => break,
+            n => filled += n,
+        }
+    }
+    Ok(filled)
+}
+
+struct CountingReader<R> {
+    inner: R,
+    consumed: Arc<AtomicU64>,
+}
+
+impl<R: Read> Read for CountingReader<R> {
+    fn read(&mut self, buffer: &mut [u8]) -> io::Result<usize> {
+        let n = self.inner.read(buffer)?;
+        self.consumed.fetch_add(n as u64, Ordering::Relaxed);
+        Ok(n)
+    }
+}
+
+/// One CSV record: its fields (still bytes: UTF-8 is checked by the caller, so that
+/// invalid bytes reject one row, not the file), its raw text and its first line.
+#[derive(Debug)]
+pub struct Record<'a> {
+    /// 1-based physical line on which the record starts.
+    pub line: u64,
+    /// The record's text as in the file, without its line terminator.
+    pub raw: &'a [u8],
+    fields: &'a [u8],
+    ends: &'a [usize],
+}
+
+impl<'a> Record<'a> {
+    pub fn len(&self) -> usize {
+        self.ends.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.ends.is_empty()
+    }
+
+    pub fn get(&self, index: usize) -> Option<&'a [u8]> {
+        let end = *self.ends.get(index)?;
+        let start = if index == 0 { 0 } else { self.ends[index - 1] };
+        Some(&self.fields[start..end])
+    }
+
+    pub fn iter(&self) -> impl Iterator<Item = &'a [u8]> + '_ {
+        (0..self.len()).map(|index| self.get(index).expect("index in range"))
+    }
+}
+
+/// What the reader found next.
+#[derive(Debug)]
+pub enum Item<'a> {
+    Record(Record<'a>),
+    /// A line that could not be framed as a record because of an unbalanced quote; the
+    /// lines after it are read again as records of their own.
+    Unframed {
+        line: u64,
+        raw: &'a [u8],
+    },
+}
+
+/// Frames CSV records from a byte stream. The first record is the header.
+pub struct RecordReader<R> {
+    input: R,
+    core: csv_core::Reader,
+    max_record_lines: usize,
+    /// The header's field count once read; multi-line records must match it.
+    width: Option<usize>,
+    next_line_number: u64,
+    at_start: bool,
+    /// Lines to read again before more input (after an unbalanced quote, or the rest of
+    /// a line after a bare carriage return ended a record).
+    pushed_back: VecDeque<(u64, Vec<u8>)>,
+    line: Vec<u8>,
+    line_number: u64,
+    raw: Vec<u8>,
+    /// Start of each physical line of the current record in `raw`, with its number.
+    line_starts: Vec<(usize, u64)>,
+    fields: Vec<u8>,
+    ends: Vec<usize>,
+    /// How many of `ends` belong to the current record.
+    record_ends: usize,
+}
+
+enum Framed {
+    Record,
+    Unframed,
+    End,
+}
+
+impl<R: BufRead> RecordReader<R> {
+    pub fn new(input: R, max_record_lines: usize) -> RecordReader<R> {
+        RecordReader {
+            input,
+            core: csv_core::Reader::new(),
+            max_record_lines: max_record_lines.max(1),
+            width: None,
+            next_line_number: 1,
+            at_start: true,
+            pushed_back: VecDeque::new(),
+            line: Vec::with_capacity(256),
+            line_number: 0,
+            raw: Vec::with_capacity(256),
+            line_starts: Vec::new(),
+            fields: vec![0; 256],
+            ends: vec![0; 32],
+            record_ends: 0,
+        }
+    }
+
+    /// Reads the header record: its fields as text and its line, or None for a file with
+    /// no records at all. Later records spanning lines must have as many fields.
+    pub fn read_header(&mut self) -> io::Result<Option<(u64, Vec<String>)>> {
+        loop {
+            match self.next_item()? {
+                None => return Ok(None),
+                Some(Item::Unframed { .. }) => continue,
+                Some(Item::Record(record)) => {
+                    let line = record.line;
+                    let names: Vec<String> = record
+                        .iter()
+                        .map(|field| String::from_utf8_lossy(field).into_owned())
+                        .collect();
+                    self.width = Some(names.len());
+                    return Ok(Some((line, names)));
+                }
+            }
+        }
+    }
+
+    /// The next record or unframed line, or None at the end of the input.
+    pub fn next_item(&mut self) -> io::Result<Option<Item<'_>>> {
+        Ok(match self.frame()? {
+            Framed::End => None,
+            Framed::Record => {
+                let (start, line) = self.line_starts[0];
+                Some(Item::Record(Record {
+                    line,
+                    raw: trim_terminator(&self.raw[start..]),
+                    fields: &self.fields,
+                    ends: &self.ends[..self.record_ends],
+                }))
+            }
+            Framed::Unframed => Some(Item::Unframed {
+                line: self.line_starts[0].1,
+                raw: trim_terminator(&self.raw),
+            }),
+        })
+    }
+
+    fn frame(&mut self) -> io::Result<Framed> {
+        self.raw.clear();
+        self.line_starts.clear();
+        self.core.reset();
+        let mut fields_len = 0;
+        let mut ends_len = 0;
+        loop {
+            let have_line = self.next_line()?;
+            if !have_line {
+                if self.line_starts.is_empty() {
+                    return Ok(Framed::End);
+                }
+                // End of input inside a record: a final line without a newline ends the
+                // record, unless a quoted field is still open.
+                let (complete, _) = self.feed(b"\n", &mut fields_len, &mut ends_len);
+                if complete {
+                    return Ok(self.finish(ends_len));
+                }
+                return Ok(self.unframe_first_line());
+            }
+            if self.line_starts.is_empty() {
+                if self.at_start {
+                    self.at_start = false;
+                    if self.line.starts_with(UTF8_BOM) {
+                        self.line.drain(..UTF8_BOM.len());
+                    }
+                }
+                if trim_terminator(&self.line).is_empty() {
+                    continue; // a blank line is no record
+                }
+            }
+            if self.line_starts.len() == self.max_record_lines {
+                let line = std::mem::take(&mut self.line);
+                self.pushed_back.push_front((self.line_number, line));
+                return Ok(self.unframe_first_line());
+            }
+            self.line_starts.push((self.raw.len(), self.line_number));
+            self.raw.extend_from_slice(&self.line);
+            let line = std::mem::take(&mut self.line);
+            let (complete, consumed) = self.feed(&line, &mut fields_len, &mut ends_len);
+            if complete {
+                let rest = &line[consumed..];
+                if !rest.iter().all(|&b| b == b'\r' || b == b'\n') {
+                    // A bare carriage return ended the record mid-line: the rest of the
+                    // line is the next record, on the same line number.
+                    self.raw.truncate(self.raw.len() - rest.len());
+                    self.pushed_back
+                        .push_front((self.line_number, rest.to_vec()));
+                }
+                self.line = line;
+                return Ok(self.finish(ends_len));
+            }
+            self.line = line;
+        }
+    }
+
+    /// Feeds input to the CSV state machine; true (with the input consumed) when a record
+    /// ended, false when it needs more input.
+    fn feed(
+        &mut self,
+        mut input: &[u8],
+        fields_len: &mut usize,
+        ends_len: &mut usize,
+    ) -> (bool, usize) {
+        let total = input.len();
+        loop {
+            let (result, n_in, n_out, n_ends) = self.core.read_record(
+                input,
+                &mut self.fields[*fields_len..],
+                &mut self.ends[*ends_len..],
+            );
+            input = &input[n_in..];
+            *fields_len += n_out;
+            *ends_len += n_ends;
+            match result {
+                csv_core::ReadRecordResult::InputEmpty => return (false, total),
+                csv_core::ReadRecordResult::OutputFull => {
+                    let grown = self.fields.len() * 2;
+                    self.fields.resize(grown, 0);
+                }
+                csv_core::ReadRecordResult::OutputEndsFull => {
+                    let grown = self.ends.len() * 2;
+                    self.ends.resize(grown, 0);
+                }
+                csv_core::ReadRecordResult::Record => return (true, total - input.len()),
+                csv_core::ReadRecordResult::End => return (false, total),
+            }
+        }
+    }
+
+    fn finish(&mut self, ends_len: usize) -> Framed {
+        let spans_lines = self.line_starts.len() > 1;
+        if spans_lines && self.width.is_some_and(|width| width != ends_len) {
+            return self.unframe_first_line();
+        }
+        self.record_ends = ends_len;
+        Framed::Record
+    }
+
+    /// Gives up the current record's first line and queues its other lines to be read
+    /// again, in order, before any new input.
+    fn unframe_first_line(&mut self) -> Framed {
+        let first_end = self
+            .line_starts
+            .get(1)
+            .map_or(self.raw.len(), |(start, _)| *start);
+        for index in (1..self.line_starts.len()).rev() {
+            let (start, number) = self.line_starts[index];
+            let end = self
+                .line_starts
+                .get(index + 1)
+                .map_or(self.raw.len(), |(start, _)| *start);
+            self.pushed_back
+                .push_front((number, self.raw[start..end].to_vec()));
+        }
+        self.raw.truncate(first_end);
+        self.line_starts.truncate(1);
+        Framed::Unframed
+    }
+
+    /// Loads the next physical line into `self.line`; false at the end of input.
+    fn next_line(&mut self) -> io::Result<bool> {
+        if let Some((number, line)) = self.pushed_back.pop_front() {
+            self.line = line;
+            self.line_number = number;
+            return Ok(true);
+        }
+        self.line.clear();
+        if self.input.read_until(b'\n', &mut self.line)? == 0 {
+            return Ok(false);
+        }
+        self.line_number = self.next_line_number;
+        self.next_line_number += 1;
+        Ok(true)
+    }
+}
+
+fn trim_terminator(mut bytes: &[u8]) -> &[u8] {
+    while let [rest @ .., b'\n' | b'\r'] = bytes {
+        bytes = rest;
+    }
+    bytes
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[derive(Debug, PartialEq)]
+    enum Seen {
+        Record(u64, Vec<String>, String),
+        Unframed(u64, String),
+    }
+
+    fn read_all(text: &[u8], max_lines: usize) -> Vec<Seen> {
+        let mut reader = RecordReader::new(text, max_lines);
+        let mut seen = Vec::new();
+        if let Some((line, names)) = reader.read_header().unwrap() {
+            seen.push(Seen::Record(line, names, String::new()));
+        }
+        while let Some(item) = reader.next_item().unwrap() {
+            seen.push(match item {
+                Item::Record(record) => Seen::Record(
+                    record.line,
+                    record
+                        .iter()
+                        .map(|f| String::from_utf8_lossy(f).into_owned())
+                        .collect(),
+                    String::from_utf8_lossy(record.raw).into_owned(),
+                ),
+                Item::Unframed { line, raw } => {
+                    Seen::Unframed(line, String::from_utf8_lossy(raw).into_owned())
+                }
+            });
+        }
+        seen
+    }
+
+    fn rec(line: u64, fields: &[&str], raw: &str) -> Seen {
+        Seen::Record(
+            line,
+            fields.iter().map(|s| s.to_string()).collect(),
+            raw.to_string(),
+        )
+    }
+
+    fn header(fields: &[&str]) -> Seen {
+        rec(1, fields, "")
+    }
+
+    #[test]
+    fn plain_records_with_lines_and_raw_text() {
+        let seen = read_all(b"a,b\n1,2\n3,4", 20);
+        assert_eq!(
+            seen,
+            vec![
+                header(&["a", "b"]),
+                rec(2, &["1", "2"], "1,2"),
+                rec(3, &["3", "4"], "3,4")
+            ]
+        );
+    }
+
+    #[test]
+    fn bom_crlf_and_blank_lines() {
+        let seen = read_all(b"\xEF\xBB\xBFa,b\r\n1,2\r\n\r\n3,4\r\n", 20);
+        assert_eq!(
+            seen,
+            vec![
+                header(&["a", "b"]),
+                rec(2, &["1", "2"], "1,2"),
+                rec(4, &["3", "4"], "3,4")
+            ]
+        );
+    }
+
+    #[test]
+    fn quoted_fields_with_delimiters_quotes_and_newlines() {
+        let seen = read_all(
+            b"a,b\n\"x,y\",\"say \"\"hi\"\"\"\n\"two\nlines\",z\n5,6\n",
+            20,
+        );
+        assert_eq!(
+            seen,
+            vec![
+                header(&["a", "b"]),
+                rec(2, &["x,y", "say \"hi\""], "\"x,y\",\"say \"\"hi\"\"\""),
+                rec(3, &["two\nlines", "z"], "\"two\nlines\",z"),
+                rec(5, &["5", "6"], "5,6"),
+            ]
+        );
+    }
+
+    #[test]
+    fn unbalanced_quote_gives_up_one_line_and_recovers_the_rest() {
+        let seen = read_all(b"a,b\n1,\"oops\n2,3\n4,5\n", 20);
+        assert_eq!(
+            seen,
+            vec![
+                header(&["a", "b"]),
+                Seen::Unframed(2, "1,\"oops".into()),
+                rec(3, &["2", "3"], "2,3"),
+                rec(4, &["4", "5"], "4,5"),
+            ]
+        );
+    }
+
+    #[test]
+    fn unbalanced_quote_that_closes_later_is_caught_by_field_count() {
+        // The quote opened on line 2 closes on line 3, making one record of 3 fields.
+        let seen = read_all(b"a,b\n1,\"oops\n2,3\",x\n4,5\n", 20);
+        assert_eq!(
+            seen,
+            vec![
+                header(&["a", "b"]),
+                Seen::Unframed(2, "1,\"oops".into()),
+                rec(3, &["2", "3\"", "x"], "2,3\",x"),
+                rec(4, &["4", "5"], "4,5"),
+            ]
+        );
+    }
+
+    #[test]
+    fn record_longer_than_the_line_limit_is_unframed() {
+        let seen = read_all(b"a,b\n1,\"x\ny\nz\"\n4,5\n", 2);
+        assert_eq!(seen[1], Seen::Unframed(2, "1,\"x".into()));
+        assert_eq!(seen[2], Seen::Record(3, vec!["y".into()], "y".into()));
+        assert_eq!(seen[3], Seen::Record(4, vec!["z\"".into()], "z\"".into()));
+        assert_eq!(seen[4], rec(5, &["4", "5"], "4,5"));
+    }
+
+    #[test]
+    fn open_quote_on_the_last_line_is_unframed() {
+        let seen = read_all(b"a,b\n1,2\n3,\"4", 20);
+        assert_eq!(seen[2], Seen::Unframed(3, "3,\"4".into()));
+        assert_eq!(seen.len(), 3);
+    }
+
+    #[test]
+    fn wrong_field_count_on_one_line_is_still_a_record() {
+        let seen = read_all(b"a,b\n1,2,3\n4\n", 20);
+        assert_eq!(seen[1], rec(2, &["1", "2", "3"], "1,2,3"));
+        assert_eq!(seen[2], rec(3, &["4"], "4"));
+    }
+
+    #[test]
+    fn bare_carriage_returns_end_records() {
+        let seen = read_all(b"a,b\r1,2\r3,4\r", 20);
+        assert_eq!(
+            seen,
+            vec![
+                header(&["a", "b"]),
+                rec(1, &["1", "2"], "1,2"),
+                rec(1, &["3", "4"], "3,4")
+            ]
+        );
+    }
+
+    #[test]
+    fn empty_input_has_no_header() {
+        let mut reader = RecordReader::new(&b""[..], 20);
+        assert!(reader.read_header().unwrap().is_none());
+        let mut reader = RecordReader::new(&b"\n\n"[..], 20);
+        assert!(reader.read_header().unwrap().is_none());
+    }
+
+    #[test]
+    fn invalid_utf8_is_passed_through_as_bytes() {
+        let seen = {
+            let mut reader = RecordReader::new(&b"a,b\n\xff\xfe,2\n"[..], 20);
+            reader.read_header().unwrap();
+            match reader.next_item().unwrap().unwrap() {
+                Item::Record(record) => record.get(0).unwrap().to_vec(),
+                other => panic!("{other:?}"),
+            }
+        };
+        assert_eq!(seen, b"\xff\xfe");
+    }
+
+    #[test]
+    fn gzip_is_recognised_by_content_and_counted() {
+        use std::io::Write;
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("sales.data");
+        let mut encoder =
+            flate2::write::GzEncoder::new(File::create(&path).unwrap(), Default::default());
+        encoder.write_all(b"a,b\n1,2\n").unwrap();
+        encoder.finish().unwrap();
+        let mut source = open(&path).unwrap();
+        assert!(source.compressed);
+        let mut text = String::new();
+        source.reader.read_to_string(&mut text).unwrap();
+        assert_eq!(text, "a,b\n1,2\n");
+        assert_eq!(
+            source.consumed.load(Ordering::Relaxed),
+            std::fs::metadata(&path).unwrap().len()
+        );
+    }
+
+    #[test]
+    fn paths_expand_from_files_directories_and_globs() {
+        let dir = tempfile::tempdir().unwrap();
+        for name in ["b.csv", "a.csv.gz", "notes.txt"] {
+            std::fs::write(dir.path().join(name), "x").unwrap();
+        }
+        let as_dir = expand_paths(&[dir.path().display().to_string()]).unwrap();
+        assert_eq!(
+            as_dir,
+            vec![dir.path().join("a.csv.gz"), dir.path().join("b.csv")]
+        );
+        let as_glob = expand_paths(&[format!("{}/*.txt", dir.path().display())]).unwrap();
+        assert_eq!(as_glob, vec![dir.path().join("notes.txt")]);
+        let missing = expand_paths(&[format!("{}/none-*.csv", dir.path().display())]);
+        assert!(matches!(missing, Err(ReadError::NotFound(_))));
+    }
+}

@@ -1,0 +1,306 @@
+//! Outcome counts, the per-file summary table and the JSON report.
+
+use std::collections::BTreeMap;
+use std::fmt::Write;
+
+use serde::Serialize;
+
+/// What happened to a file's rows. Every row read has exactly one outcome.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct Counts {
+    pub read: u64,
+    /// New sales.
+    pub loaded: u64,
+    /// Sales already stored with other content: replaced.
+    pub updated: u64,
+    /// Sales already stored with the same content.
+    pub unchanged: u64,
+    /// Earlier occurrences of a sale id repeated later in the same file.
+    pub duplicate: u64,
+    /// Quarantined in raw.sales_rejects.
+    pub rejected: u64,
+}
+
+impl Counts {
+    /// True when the outcomes add up to the rows read.
+    pub fn is_balanced(&self) -> bool {
+        self.read == self.loaded + self.updated + self.unchanged + self.duplicate + self.rejected
+    }
+
+    pub fn reject_rate(&self) -> f64 {
+        if self.read == 0 {
+            0.0
+        } else {
+            self.rejected as f64 / self.read as f64
+        }
+    }
+}
+
+/// How one file ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FileStatus {
+    Succeeded,
+    /// Validated and merged in a transaction that was rolled back (--dry-run, check).
+    Validated,
+    /// Already loaded: same bytes as a succeeded load.
+    Skipped,
+    /// Rolled back: the reject rate was over --max-reject-rate.
+    RejectRateExceeded,
+    Failed,
+}
+
+impl FileStatus {
+    pub fn label(self) -> &'static str {
+        match self {
+            FileStatus::Succeeded => "succeeded",
+            FileStatus::Validated => "validated",
+            FileStatus::Skipped => "skipped",
+            FileStatus::RejectRateExceeded => "reject rate exceeded",
+            FileStatus::Failed => "failed",
+        }
+    }
+}
+
+/// The report of one file.
+#[derive(Debug, Clone, Serialize)]
+pub struct FileReport {
+    pub path: String,
+    pub status: FileStatus,
+    pub load_id: Option<i64>,
+    pub sha256: Option<String>,
+    pub bytes: u64,
+    pub counts: Counts,
+    pub reject_rate: f64,
+    /// How often each reject reason occurred.
+    pub reject_reasons: BTreeMap<String, u64>,
+    /// How often each dq flag was set on a loaded row.
+    pub flags: BTreeMap<String, u64>,
+    pub seconds: f64,
+    pub error: Option<String>,
+}
+
+impl FileReport {
+    pub fn new(path: String) -> FileReport {
+        FileReport {
+            path,
+            status: FileStatus::Failed,
+            load_id: None,
+            sha256: None,
+            bytes: 0,
+            counts: Counts::default(),
+            reject_rate: 0.0,
+            reject_reasons: BTreeMap::new(),
+            flags: BTreeMap::new(),
+            seconds: 0.0,
+            error: None,
+        }
+    }
+}
+
+/// The whole run, as `--report-json` writes it.
+#[derive(Debug, Serialize)]
+pub struct RunReport<'a> {
+    pub files: &'a [FileReport],
+    pub totals: Counts,
+}
+
+pub fn totals(files: &[FileReport]) -> Counts {
+    files.iter().fold(Counts::default(), |mut sum, file| {
+        sum.read += file.counts.read;
+        sum.loaded += file.counts.loaded;
+        sum.updated += file.counts.updated;
+        sum.unchanged += file.counts.unchanged;
+        sum.duplicate += file.counts.duplicate;
+        sum.rejected += file.counts.rejected;
+        sum
+    })
+}
+
+pub fn to_json(files: &[FileReport]) -> String {
+    let report = RunReport {
+        files,
+        totals: totals(files),
+    };
+    serde_json::to_string_pretty(&report).expect("reports serialize")
+}
+
+/// The per-file summary table, with a total line when there are several files, and
+/// the top reject reasons and flags under it.
+pub fn render_table(files: &[FileReport]) -> String {
+    let header = [
+        "file",
+        "status",
+        "load",
+        "read",
+        "loaded",
+        "updated",
+        "unchanged",
+        "duplicate",
+        "rejected",
+        "reject %",
+        "seconds",
+    ];
+    let mut rows: Vec<[String; 11]> = files
+        .iter()
+        .map(|file| {
+            row(
+                display_name(&file.path),
+                file.status.label().to_string(),
+                file.load_id.map_or("-".into(), |id| id.to_string()),
+                &file.counts,
+                format!("{:.2}", file.seconds),
+            )
+        })
+        .collect();
+    if files.len() > 1 {
+        let total_seconds: f64 = files.iter().map(|file| file.seconds).sum();
+        rows.push(row(
+            "total".into(),
+            String::new(),
+            String::new(),
+            &totals(files),
+            format!("{total_seconds:.2}"),
+        ));
+    }
+    let widths: Vec<usize> = (0..header.len())
+        .map(|column| {
+            rows.iter()
+                .map(|row| row[column].chars().count())
+                .chain([header[column].len()])
+                .max()
+                .unwrap_or(0)
+        })
+        .collect();
+    let mut out = String::new();
+    let mut line = |cells: &[&str]| {
+        let mut text = String::new();
+        for (column, cell) in cells.iter().enumerate() {
+            if column > 0 {
+                text.push_str("  ");
+            }
+            let width = widths[column];
+            if column < 3 {
+                let _ = write!(text, "{cell:<width$}");
+            } else {
+                let _ = write!(text, "{cell:>width$}");
+            }
+        }
+        out.push_str(text.trim_end());
+        out.push('\n');
+    };
+    line(&header);
+    for row in &rows {
+        line(&row.iter().map(String::as_str).collect::<Vec<_>>());
+    }
+    for file in files {
+        if let Some(error) = &file.error {
+            let _ = writeln!(out, "{}: {error}", display_name(&file.path));
+        }
+        for (title, counts) in [("rejects", &file.reject_reasons), ("flags", &file.flags)] {
+            if counts.is_empty() {
+                continue;
+            }
+            let mut top: Vec<(&String, &u64)> = counts.iter().collect();
+            top.sort_by(|a, b| b.1.cmp(a.1).then(a.0.cmp(b.0)));
+            let listed: Vec<String> = top
+                .iter()
+                .take(6)
+                .map(|(code, count)| format!("{code} {count}"))
+                .collect();
+            let more = if top.len() > 6 { ", ..." } else { "" };
+            let _ = writeln!(
+                out,
+                "{} {title}: {}{more}",
+                display_name(&file.path),
+                listed.join(", ")
+            );
+        }
+    }
+    out
+}
+
+fn row(
+    name: String,
+    status: String,
+    load: String,
+    counts: &Counts,
+    seconds: String,
+) -> [String; 11] {
+    [
+        name,
+        status,
+        load,
+        counts.read.to_string(),
+        counts.loaded.to_string(),
+        counts.updated.to_string(),
+        counts.unchanged.to_string(),
+        counts.duplicate.to_string(),
+        counts.rejected.to_string(),
+        format!("{:.2}", counts.reject_rate() * 100.0),
+        seconds,
+    ]
+}
+
+fn display_name(path: &str) -> String {
+    std::path::Path::new(path).file_name().map_or_else(
+        || path.to_string(),
+        |name| name.to_string_lossy().into_owned(),
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn counts() -> Counts {
+        Counts {
+            read: 10,
+            loaded: 6,
+            updated: 1,
+            unchanged: 1,
+            duplicate: 1,
+            rejected: 1,
+        }
+    }
+
+    #[test]
+    fn counts_balance_and_rate() {
+        assert!(counts().is_balanced());
+        assert!((counts().reject_rate() - 0.1).abs() < 1e-12);
+        assert_eq!(Counts::default().reject_rate(), 0.0);
+        let mut unbalanced = counts();
+        unbalanced.loaded += 1;
+        assert!(!unbalanced.is_balanced());
+    }
+
+    #[test]
+    fn table_lists_files_totals_and_top_reasons() {
+        let mut a = FileReport::new("/in/a.csv".into());
+        a.status = FileStatus::Succeeded;
+        a.load_id = Some(3);
+        a.counts = counts();
+        a.reject_reasons.insert("quantity_positive".into(), 1);
+        let mut b = FileReport::new("b.csv".into());
+        b.status = FileStatus::Skipped;
+        let table = render_table(&[a, b]);
+        let lines: Vec<&str> = table.lines().collect();
+        assert!(lines[0].starts_with("file "), "{table}");
+        assert!(lines[1].starts_with("a.csv  succeeded"), "{table}");
+        assert!(lines[1].contains(" 10 "), "{table}");
+        assert!(lines[3].starts_with("total"), "{table}");
+        assert!(
+            table.contains("a.csv rejects: quantity_positive 1"),
+            "{table}"
+        );
+    }
+
+    #[test]
+    fn json_report_has_files_and_totals() {
+        let mut a = FileReport::new("a.csv".into());
+        a.counts = counts();
+        let json: serde_json::Value = serde_json::from_str(&to_json(&[a])).unwrap();
+        assert_eq!(json["totals"]["read"], 10);
+        assert_eq!(json["files"][0]["status"], "failed");
+    }
+}
