@@ -404,12 +404,32 @@ impl<R: BufRead> RecordReader<R> {
     }
 
     fn finish(&mut self, ends_len: usize) -> Framed {
-        let spans_lines = self.line_starts.len() > 1;
-        if spans_lines && self.width.is_some_and(|width| width != ends_len) {
-            return self.unframe_first_line();
+        if let Some(width) = self.width {
+            if self.line_starts.len() > 1
+                && (ends_len != width || self.continuation_looks_like_a_record(width))
+            {
+                return self.unframe_first_line();
+            }
         }
         self.record_ends = ends_len;
         Framed::Record
+    }
+
+    /// True when a line after the first of a multi-line record, split on commas with
+    /// quotes ignored, has exactly a record's number of fields. A legitimate quoted
+    /// newline continues a text; a line that has the shape of a whole record means the
+    /// quote that spanned it was never meant to be closed there (two unbalanced quotes
+    /// pairing up and hiding the records between them).
+    fn continuation_looks_like_a_record(&self, width: usize) -> bool {
+        (1..self.line_starts.len()).any(|index| {
+            let start = self.line_starts[index].0;
+            let end = self
+                .line_starts
+                .get(index + 1)
+                .map_or(self.raw.len(), |(start, _)| *start);
+            let line = trim_terminator(&self.raw[start..end]);
+            memchr::memchr_iter(b',', line).count() + 1 == width
+        })
     }
 
     /// Gives up the current record's first line and queues its other lines to be read
@@ -532,7 +552,7 @@ mod tests {
     #[test]
     fn quoted_fields_with_delimiters_quotes_and_newlines() {
         let seen = read_all(
-            b"a,b\n\"x,y\",\"say \"\"hi\"\"\"\n\"two\nlines\",z\n5,6\n",
+            b"a,b\n\"x,y\",\"say \"\"hi\"\"\"\nz,\"two\nlines\"\n5,6\n",
             20,
         );
         assert_eq!(
@@ -540,7 +560,7 @@ mod tests {
             vec![
                 header(&["a", "b"]),
                 rec(2, &["x,y", "say \"hi\""], "\"x,y\",\"say \"\"hi\"\"\""),
-                rec(3, &["two\nlines", "z"], "\"two\nlines\",z"),
+                rec(3, &["z", "two\nlines"], "z,\"two\nlines\""),
                 rec(5, &["5", "6"], "5,6"),
             ]
         );
@@ -571,6 +591,21 @@ mod tests {
                 Seen::Unframed(2, "1,\"oops".into()),
                 rec(3, &["2", "3\"", "x"], "2,3\",x"),
                 rec(4, &["4", "5"], "4,5"),
+            ]
+        );
+    }
+
+    #[test]
+    fn two_unbalanced_quotes_do_not_pair_up_and_hide_the_lines_between() {
+        let seen = read_all(b"a,b,c\n1,\"x,y\n2,3,4\n5,\"z,w\n6,7,8\n", 20);
+        assert_eq!(
+            seen,
+            vec![
+                rec(1, &["a", "b", "c"], ""),
+                Seen::Unframed(2, "1,\"x,y".into()),
+                rec(3, &["2", "3", "4"], "2,3,4"),
+                Seen::Unframed(4, "5,\"z,w".into()),
+                rec(5, &["6", "7", "8"], "6,7,8"),
             ]
         );
     }

@@ -26,11 +26,14 @@ pub fn release_loads(client: &mut impl GenericClient) -> Result<(), postgres::Er
     Ok(())
 }
 
-/// Serializes schema migrations (transaction lock).
-pub fn migrations(client: &mut impl GenericClient) -> Result<(), postgres::Error> {
-    client.execute(
-        "select pg_advisory_xact_lock($1, $2)",
-        &[&CLASS, &MIGRATIONS],
-    )?;
+/// Serializes schema migrations, including the creation of their bookkeeping table
+/// (session lock: catalog DDL races even with IF NOT EXISTS).
+pub fn take_migrations(client: &mut impl GenericClient) -> Result<(), postgres::Error> {
+    client.execute("select pg_advisory_lock($1, $2)", &[&CLASS, &MIGRATIONS])?;
+    Ok(())
+}
+
+pub fn release_migrations(client: &mut impl GenericClient) -> Result<(), postgres::Error> {
+    client.execute("select pg_advisory_unlock($1, $2)", &[&CLASS, &MIGRATIONS])?;
     Ok(())
 }

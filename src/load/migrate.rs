@@ -1,6 +1,6 @@
 //! Versioned schema migrations, applied by salesflow itself.
 //!
-//! Each migration runs once, in its own transaction, under an advisory lock so that two
+//! Pending migrations run once, in one transaction, under an advisory lock so that two
 //! loaders starting together do not race. The applied versions and a checksum of each
 //! script are kept in `salesflow.schema_migrations`; a script that changed after it was
 //! applied is an error, not a silent divergence.
@@ -19,8 +19,15 @@ const MIGRATIONS: &[(i32, &str, &str)] = &[(
 
 /// Brings the schema up to date; returns how many migrations were applied.
 pub fn migrate(client: &mut Client) -> Result<usize, LoadError> {
-    let context = "applying schema migrations";
-    let db = |source| LoadError::database(context, source);
+    let db = |source| LoadError::database("applying schema migrations", source);
+    lock::take_migrations(client).map_err(db)?;
+    let applied = apply_pending(client);
+    lock::release_migrations(client).map_err(db)?;
+    applied
+}
+
+fn apply_pending(client: &mut Client) -> Result<usize, LoadError> {
+    let db = |source| LoadError::database("applying schema migrations", source);
     client
         .batch_execute("create schema if not exists salesflow")
         .map_err(db)?;
@@ -35,7 +42,6 @@ pub fn migrate(client: &mut Client) -> Result<usize, LoadError> {
         )
         .map_err(db)?;
     let mut transaction = client.transaction().map_err(db)?;
-    lock::migrations(&mut transaction).map_err(db)?;
     let applied: Vec<(i32, String)> = transaction
         .query(
             "select version, sha256 from salesflow.schema_migrations",

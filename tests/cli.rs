@@ -1,0 +1,185 @@
+//! The command line's contract: help, exit codes, `check`, `generate`, `status`, and
+//! passwords never shown.
+
+mod common;
+
+use common::*;
+
+#[test]
+fn help_explains_commands_and_exit_codes() {
+    let output = salesflow_command(&["--help"]).output().unwrap();
+    assert!(output.status.success());
+    let help = stdout(&output);
+    for needle in [
+        "ingest",
+        "check",
+        "generate",
+        "status",
+        "Exit codes",
+        "DATABASE_URL",
+    ] {
+        assert!(help.contains(needle), "{needle} missing from:\n{help}");
+    }
+    let ingest_help = stdout(&salesflow_command(&["ingest", "--help"]).output().unwrap());
+    for flag in ["--dry-run", "--force", "--max-reject-rate", "--report-json"] {
+        assert!(
+            ingest_help.contains(flag),
+            "{flag} missing from:\n{ingest_help}"
+        );
+    }
+}
+
+#[test]
+fn usage_errors_exit_2() {
+    let no_paths = salesflow_command(&["ingest"]).output().unwrap();
+    assert_eq!(no_paths.status.code(), Some(2));
+    let bad_rate = salesflow_command(&["check", "--max-reject-rate", "7", "x.csv"])
+        .output()
+        .unwrap();
+    assert_eq!(bad_rate.status.code(), Some(2));
+    assert!(stderr(&bad_rate).contains("not a rate between 0 and 1"));
+}
+
+#[test]
+fn unreachable_database_exits_4_without_showing_the_password() {
+    let output = salesflow_command(&["ingest", &fixture("base.csv")])
+        .env(
+            "DATABASE_URL",
+            "postgresql://ann:hunter2secret@127.0.0.1:9/sales",
+        )
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(4), "{}", stderr(&output));
+    let all = format!("{}{}", stdout(&output), stderr(&output));
+    assert!(
+        all.contains("cannot connect to PostgreSQL at ann@127.0.0.1:9/sales"),
+        "{all}"
+    );
+    assert!(!all.contains("hunter2secret"), "{all}");
+}
+
+#[test]
+fn no_database_configured_exits_4_with_advice() {
+    let output = salesflow_command(&["status"]).output().unwrap();
+    assert_eq!(output.status.code(), Some(4));
+    assert!(
+        stderr(&output).contains("set DATABASE_URL"),
+        "{}",
+        stderr(&output)
+    );
+}
+
+#[test]
+fn wrong_password_is_not_echoed() {
+    let db = TestDb::new("password");
+    db.client()
+        .batch_execute(
+            "do $$ begin
+               if not exists (select from pg_roles where rolname = 'sf_pw_test') then
+                 create role sf_pw_test login password 'right-one';
+               end if;
+             end $$",
+        )
+        .unwrap();
+    let url = db.url.replacen("://", "://sf_pw_test:wrong-pw-xyz@", 1);
+    let url = url.replacen("@salesflow@", "@", 1);
+    let output = salesflow_command(&["status"])
+        .env("DATABASE_URL", &url)
+        .output()
+        .unwrap();
+    let all = format!("{}{}", stdout(&output), stderr(&output));
+    assert!(!all.contains("wrong-pw-xyz"), "{all}");
+    assert_ne!(output.status.code(), Some(0), "{all}");
+}
+
+#[test]
+fn check_reports_quality_without_a_database() {
+    let dir = tempfile::tempdir().unwrap();
+    let report_path = dir.path().join("check.json");
+    let output = salesflow_command(&[
+        "check",
+        &reference_csv(),
+        "--report-json",
+        report_path.to_str().unwrap(),
+    ])
+    .output()
+    .unwrap();
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    let table = stdout(&output);
+    assert!(table.contains("validated"), "{table}");
+    assert!(table.contains("rejects: quantity_positive 1"), "{table}");
+    assert!(table.contains("product_id:missing 1"), "{table}");
+    let report = json_report(&report_path);
+    assert_eq!(report_counts(&report["files"][0]), [1005, 1004, 0, 0, 0, 1]);
+    assert_eq!(report["files"][0]["flags"]["price:currency_code"], 1);
+
+    let strict = salesflow_command(&["check", "--max-reject-rate", "0", &reference_csv()])
+        .output()
+        .unwrap();
+    assert_eq!(strict.status.code(), Some(3));
+}
+
+#[test]
+fn check_rejects_a_broken_contract_clearly() {
+    let dir = tempfile::tempdir().unwrap();
+    let contract = dir.path().join("bad.toml");
+    std::fs::write(&contract, "name = \"sales\"\n[format]\nnull_tokens = []\n").unwrap();
+    let output = salesflow_command(&[
+        "check",
+        "--contract",
+        contract.to_str().unwrap(),
+        &reference_csv(),
+    ])
+    .output()
+    .unwrap();
+    assert_eq!(output.status.code(), Some(1));
+    assert!(
+        stderr(&output).contains("contract is not valid TOML"),
+        "{}",
+        stderr(&output)
+    );
+}
+
+#[test]
+fn generate_is_deterministic_per_seed_and_can_compress() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = |name: &str| dir.path().join(name).display().to_string();
+    for (name, seed) in [("a.csv", "1"), ("b.csv", "1"), ("c.csv", "2")] {
+        let status = salesflow_command(&[
+            "generate",
+            "--rows",
+            "1000",
+            "--seed",
+            seed,
+            "-o",
+            &path(name),
+        ])
+        .status()
+        .unwrap();
+        assert!(status.success());
+    }
+    let read = |name: &str| std::fs::read(path(name)).unwrap();
+    assert_eq!(read("a.csv"), read("b.csv"));
+    assert_ne!(read("a.csv"), read("c.csv"));
+    assert_eq!(read("a.csv").iter().filter(|&&b| b == b'\n').count(), 1001);
+
+    let gz = path("a.csv.gz");
+    salesflow_command(&["generate", "--rows", "1000", "--seed", "1", "-o", &gz])
+        .status()
+        .unwrap();
+    let check = salesflow_command(&["check", &gz]).output().unwrap();
+    assert!(stdout(&check).contains("validated"), "{}", stdout(&check));
+}
+
+#[test]
+fn status_lists_recent_loads() {
+    let db = TestDb::new("status");
+    db.salesflow_ok(&["ingest", &fixture("base.csv")], 0);
+    let output = db.salesflow_ok(&["status"], 0);
+    let text = stdout(&output);
+    assert!(text.contains("succeeded"), "{text}");
+    assert!(text.contains("base.csv"), "{text}");
+    let json = db.salesflow_ok(&["status", "--json"], 0);
+    let loads: serde_json::Value = serde_json::from_slice(&json.stdout).unwrap();
+    assert_eq!(loads[0]["counts"]["loaded"], 3);
+}

@@ -1,0 +1,192 @@
+//! Helpers for integration tests: a fresh database per test on the real PostgreSQL
+//! server of `DATABASE_URL` (`make test` starts the project's own cluster and sets it),
+//! and the real `salesflow` binary.
+
+#![allow(dead_code)] // each test file uses its own subset
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use postgres::{Client, NoTls};
+
+pub fn server_url() -> String {
+    std::env::var("DATABASE_URL").expect(
+        "DATABASE_URL must point at a PostgreSQL server whose user may create databases; \
+         `make test` starts the project's own cluster and sets it",
+    )
+}
+
+/// The URL of another database on the same server.
+fn with_database(url: &str, database: &str) -> String {
+    let (base, _) = url
+        .rsplit_once('/')
+        .expect("DATABASE_URL has a database part");
+    let query = url
+        .split_once('?')
+        .map(|(_, q)| format!("?{q}"))
+        .unwrap_or_default();
+    format!("{base}/{database}{query}")
+}
+
+/// A database created for one test and dropped after it.
+pub struct TestDb {
+    pub name: String,
+    pub url: String,
+}
+
+static COUNTER: AtomicUsize = AtomicUsize::new(0);
+
+impl TestDb {
+    pub fn new(test: &str) -> TestDb {
+        let name = format!(
+            "sf_test_{}_{}_{}",
+            test,
+            std::process::id(),
+            COUNTER.fetch_add(1, Ordering::Relaxed)
+        );
+        let admin = server_url();
+        let mut client = Client::connect(&admin, NoTls).expect("connect to DATABASE_URL");
+        // CREATE DATABASE fails while another one copies template1 at the same moment
+        // (tests run in parallel): retry briefly.
+        let mut attempts = 0;
+        client
+            .batch_execute(&format!("drop database if exists {name}"))
+            .expect("drop a leftover test database");
+        while let Err(error) = client.batch_execute(&format!("create database {name}")) {
+            attempts += 1;
+            assert!(attempts < 100, "create test database {name}: {error}");
+            std::thread::sleep(std::time::Duration::from_millis(50 + 10 * attempts));
+        }
+        TestDb {
+            url: with_database(&admin, &name),
+            name,
+        }
+    }
+
+    pub fn client(&self) -> Client {
+        Client::connect(&self.url, NoTls).expect("connect to test database")
+    }
+
+    /// A single value of a query's first row.
+    pub fn value<T: for<'a> postgres::types::FromSql<'a>>(&self, sql: &str) -> T {
+        self.client().query_one(sql, &[]).expect(sql).get(0)
+    }
+
+    pub fn count(&self, sql: &str) -> i64 {
+        self.value::<i64>(sql)
+    }
+
+    /// Runs `salesflow ARGS` against this database.
+    pub fn salesflow(&self, args: &[&str]) -> Output {
+        salesflow_command(args)
+            .env("DATABASE_URL", &self.url)
+            .output()
+            .expect("run salesflow")
+    }
+
+    /// Runs `salesflow ARGS` and asserts it exits with `code`.
+    pub fn salesflow_ok(&self, args: &[&str], code: i32) -> Output {
+        let output = self.salesflow(args);
+        assert_eq!(
+            output.status.code(),
+            Some(code),
+            "salesflow {args:?}\nstdout:\n{}\nstderr:\n{}",
+            String::from_utf8_lossy(&output.stdout),
+            String::from_utf8_lossy(&output.stderr)
+        );
+        output
+    }
+
+    /// The ledger's counts of a load: (status, read, loaded, updated, unchanged, duplicate, rejected).
+    pub fn ledger(&self, load_id: i64) -> (String, [i64; 6]) {
+        let row = self
+            .client()
+            .query_one(
+                "select status, rows_read, rows_loaded, rows_updated, rows_unchanged,
+                        rows_duplicate, rows_rejected
+                 from salesflow.loads where load_id = $1",
+                &[&load_id],
+            )
+            .expect("ledger row");
+        (
+            row.get(0),
+            [
+                row.get(1),
+                row.get(2),
+                row.get(3),
+                row.get(4),
+                row.get(5),
+                row.get(6),
+            ],
+        )
+    }
+}
+
+impl Drop for TestDb {
+    fn drop(&mut self) {
+        if let Ok(mut client) = Client::connect(&server_url(), NoTls) {
+            let _ = client.batch_execute(&format!(
+                "drop database if exists {} with (force)",
+                self.name
+            ));
+        }
+    }
+}
+
+pub fn salesflow_command(args: &[&str]) -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_salesflow"));
+    command
+        .args(args)
+        .env_remove("DATABASE_URL")
+        .env("RUST_LOG", "salesflow=info");
+    for name in ["PGHOST", "PGPORT", "PGUSER", "PGPASSWORD", "PGDATABASE"] {
+        command.env_remove(name);
+    }
+    command
+}
+
+pub fn fixture(name: &str) -> String {
+    fixture_path(name).display().to_string()
+}
+
+pub fn fixture_path(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures")
+        .join(name)
+}
+
+pub fn reference_csv() -> String {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("data/generated-sales-data.csv")
+        .display()
+        .to_string()
+}
+
+pub fn stdout(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
+pub fn stderr(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stderr).into_owned()
+}
+
+/// The JSON report of a run that wrote one with --report-json.
+pub fn json_report(path: &Path) -> serde_json::Value {
+    serde_json::from_str(&std::fs::read_to_string(path).expect("report written"))
+        .expect("report is JSON")
+}
+
+/// A file report's counts as [read, loaded, updated, unchanged, duplicate, rejected].
+pub fn report_counts(file: &serde_json::Value) -> [i64; 6] {
+    let c = &file["counts"];
+    [
+        "read",
+        "loaded",
+        "updated",
+        "unchanged",
+        "duplicate",
+        "rejected",
+    ]
+    .map(|key| c[key].as_i64().expect("count"))
+}

@@ -1,0 +1,499 @@
+//! `salesflow ingest` end to end: the real binary against the real PostgreSQL.
+
+mod common;
+
+use std::io::Write;
+use std::process::Stdio;
+use std::time::{Duration, Instant};
+
+use common::*;
+use rust_decimal::Decimal;
+
+#[test]
+fn reference_file_lands_with_every_row_accounted_for() {
+    let db = TestDb::new("reference");
+    let dir = tempfile::tempdir().unwrap();
+    let report_path = dir.path().join("report.json");
+    let output = db.salesflow_ok(
+        &[
+            "ingest",
+            &reference_csv(),
+            "--report-json",
+            report_path.to_str().unwrap(),
+        ],
+        0,
+    );
+    let table = stdout(&output);
+    assert!(
+        table.contains("generated-sales-data.csv  succeeded"),
+        "{table}"
+    );
+    assert!(table.contains("rejects: quantity_positive 1"), "{table}");
+
+    let report = json_report(&report_path);
+    assert_eq!(report_counts(&report["files"][0]), [1005, 1004, 0, 0, 0, 1]);
+    assert_eq!(db.ledger(1), ("succeeded".into(), [1005, 1004, 0, 0, 0, 1]));
+
+    assert_eq!(db.count("select count(*) from raw.sales"), 1004);
+    assert_eq!(db.count("select count(*) from raw.sale_keys"), 1004);
+    assert_eq!(
+        db.value::<Decimal>("select sum(price) from raw.sales"),
+        Decimal::new(175_330_000, 2)
+    );
+
+    let client = &mut db.client();
+    let reject = client
+        .query_one(
+            "select load_id, source_line, raw_record, reasons, message from raw.sales_rejects",
+            &[],
+        )
+        .unwrap();
+    assert_eq!(reject.get::<_, i64>(0), 1);
+    assert_eq!(reject.get::<_, i64>(1), 538);
+    assert!(reject.get::<_, String>(2).starts_with("1003,7,Office Desk"));
+    assert_eq!(reject.get::<_, Vec<String>>(3), vec!["quantity_positive"]);
+    assert!(reject.get::<_, String>(4).contains("got -1"));
+
+    let mut sale = |id: i64| {
+        client
+            .query_one(
+                "select product_id, price, currency, location, sale_date::text, dq_flags, source_line
+                 from raw.sales where sale_id = $1",
+                &[&id],
+            )
+            .unwrap()
+    };
+    let s1001 = sale(1001);
+    assert_eq!(s1001.get::<_, Option<i64>>(0), None);
+    assert_eq!(s1001.get::<_, Vec<String>>(5), vec!["product_id:missing"]);
+    assert_eq!(s1001.get::<_, i64>(6), 73);
+    let s1002 = sale(1002);
+    assert_eq!(s1002.get::<_, Decimal>(1), Decimal::new(10000, 2));
+    assert_eq!(s1002.get::<_, Option<String>>(2).as_deref(), Some("USD"));
+    assert_eq!(s1002.get::<_, Option<String>>(3), None);
+    assert_eq!(
+        s1002.get::<_, Vec<String>>(5),
+        vec!["location:null_token", "price:currency_code"]
+    );
+    let s1005 = sale(1005);
+    assert_eq!(s1005.get::<_, String>(4), "2024-02-28");
+    assert_eq!(
+        s1005.get::<_, Vec<String>>(5),
+        vec!["sale_date:alternate_format"]
+    );
+    // 1004 repeats 1001's sale under a new SaleID: a different sale, loaded.
+    assert_eq!(sale(1004).get::<_, Option<i64>>(0), Some(5));
+
+    // One partition per month, and every row in the right one.
+    assert_eq!(
+        db.count("select count(*) from pg_inherits where inhparent = 'raw.sales'::regclass"),
+        db.count("select count(distinct date_trunc('month', sale_date)) from raw.sales")
+    );
+    assert_eq!(
+        db.count(
+            "select count(*) from raw.sales_2024_02 where sale_date < '2024-02-01' or sale_date >= '2024-03-01'"
+        ),
+        0
+    );
+}
+
+#[test]
+fn rerun_is_skipped_and_force_finds_everything_unchanged() {
+    let db = TestDb::new("rerun");
+    let file = reference_csv();
+    db.salesflow_ok(&["ingest", &file], 0);
+    let second = db.salesflow_ok(&["ingest", &file], 0);
+    assert!(stdout(&second).contains("skipped"), "{}", stdout(&second));
+    assert_eq!(db.ledger(2), ("skipped".into(), [0; 6]));
+    assert_eq!(db.count("select count(*) from raw.sales"), 1004);
+
+    db.salesflow_ok(&["ingest", "--force", &file], 0);
+    assert_eq!(db.ledger(3), ("succeeded".into(), [1005, 0, 0, 1004, 0, 1]));
+    assert_eq!(db.count("select count(*) from raw.sales"), 1004);
+    assert_eq!(
+        db.count("select count(*) from raw.sales where load_id <> 1"),
+        0,
+        "unchanged rows keep their original lineage"
+    );
+}
+
+#[test]
+fn resent_sales_update_move_and_deduplicate() {
+    let db = TestDb::new("resend");
+    db.salesflow_ok(&["ingest", &fixture("base.csv")], 0);
+    db.salesflow_ok(&["ingest", &fixture("resend.csv")], 0);
+    // resend.csv: sale 2 twice (last wins), sale 3 moved to April, 4 new, 1 unchanged.
+    assert_eq!(db.ledger(2), ("succeeded".into(), [5, 1, 2, 1, 1, 0]));
+    let client = &mut db.client();
+    let rows = client
+        .query(
+            "select sale_id, price::text, sale_date::text, load_id, source_line
+             from raw.sales order by sale_id",
+            &[],
+        )
+        .unwrap();
+    let got: Vec<(i64, String, String, i64, i64)> = rows
+        .iter()
+        .map(|r| (r.get(0), r.get(1), r.get(2), r.get(3), r.get(4)))
+        .collect();
+    assert_eq!(
+        got,
+        vec![
+            (1, "4500.00".into(), "2024-02-05".into(), 1, 2),
+            (2, "250.00".into(), "2024-02-24".into(), 2, 5),
+            (3, "800.00".into(), "2024-04-02".into(), 2, 4),
+            (4, "600.00".into(), "2024-01-15".into(), 2, 3),
+        ]
+    );
+    assert_eq!(
+        db.count("select count(*) from raw.sales_2024_02 where sale_id = 3"),
+        0
+    );
+    assert_eq!(
+        db.count(
+            "select count(*) from raw.sale_keys k join raw.sales s using (sale_id)
+             where k.sale_date = s.sale_date and k.row_hash = s.row_hash"
+        ),
+        4
+    );
+}
+
+#[test]
+fn header_variants_bom_crlf_and_quoted_fields_load() {
+    let db = TestDb::new("bom_crlf");
+    db.salesflow_ok(&["ingest", &fixture("bom_crlf_quoted.csv")], 0);
+    assert_eq!(db.ledger(1), ("succeeded".into(), [3, 3, 0, 0, 0, 0]));
+    let client = &mut db.client();
+    let names: Vec<String> = client
+        .query(
+            "select product_name || '|' || brand from raw.sales order by sale_id",
+            &[],
+        )
+        .unwrap()
+        .iter()
+        .map(|r| r.get(0))
+        .collect();
+    assert_eq!(
+        names,
+        vec![
+            "Laptop|BrandA",
+            "Coffee Maker, deluxe|Brand \"B\"",
+            "Smart\r\nphone|BrandC"
+        ]
+    );
+}
+
+#[test]
+fn malformed_lines_are_quarantined_and_the_rest_recovered() {
+    let db = TestDb::new("malformed");
+    let output = db.salesflow_ok(&["ingest", &fixture("malformed.csv")], 0);
+    assert_eq!(
+        db.ledger(1),
+        ("succeeded".into(), [6, 3, 0, 0, 0, 3]),
+        "{}",
+        stdout(&output)
+    );
+    let client = &mut db.client();
+    let rejects: Vec<(i64, Vec<String>)> = client
+        .query(
+            "select source_line, reasons from raw.sales_rejects order by source_line",
+            &[],
+        )
+        .unwrap()
+        .iter()
+        .map(|r| (r.get(0), r.get(1)))
+        .collect();
+    assert_eq!(
+        rejects,
+        vec![
+            (2, vec!["unbalanced_quote".to_string()]),
+            (5, vec!["field_count".to_string()]),
+            (6, vec!["field_count".to_string()]),
+        ]
+    );
+    let loaded: Vec<i64> = client
+        .query("select sale_id from raw.sales order by 1", &[])
+        .unwrap()
+        .iter()
+        .map(|r| r.get(0))
+        .collect();
+    assert_eq!(loaded, vec![21, 22, 25]);
+}
+
+#[test]
+fn invalid_utf8_rejects_only_its_row() {
+    let db = TestDb::new("utf8");
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("latin1.csv");
+    let mut bytes = std::fs::read(fixture_path("base.csv")).unwrap();
+    bytes.extend_from_slice(
+        b"9,1,Caf\xe9 Machine,BrandA,Appliances,1,TechGear,Online,,1,10,2024-02-01\n",
+    );
+    std::fs::write(&path, bytes).unwrap();
+    db.salesflow_ok(&["ingest", path.to_str().unwrap()], 0);
+    assert_eq!(db.ledger(1), ("succeeded".into(), [4, 3, 0, 0, 0, 1]));
+    let raw: String = db.value("select raw_record from raw.sales_rejects");
+    assert!(raw.starts_with("9,1,Caf\u{FFFD} Machine"), "{raw}");
+    let reasons: Vec<String> = db.value("select reasons from raw.sales_rejects");
+    assert_eq!(reasons, vec!["invalid_utf8"]);
+}
+
+#[test]
+fn gzip_file_loads_like_the_plain_one() {
+    let db = TestDb::new("gzip");
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("sales.csv.gz");
+    let mut encoder = flate2::write::GzEncoder::new(
+        std::fs::File::create(&path).unwrap(),
+        flate2::Compression::default(),
+    );
+    encoder
+        .write_all(&std::fs::read(reference_csv()).unwrap())
+        .unwrap();
+    encoder.finish().unwrap();
+    db.salesflow_ok(&["ingest", dir.path().to_str().unwrap()], 0);
+    assert_eq!(db.ledger(1), ("succeeded".into(), [1005, 1004, 0, 0, 0, 1]));
+}
+
+#[test]
+fn empty_and_foreign_files_fail_clearly_without_stopping_the_others() {
+    let db = TestDb::new("empty");
+    let output = db.salesflow_ok(
+        &[
+            "ingest",
+            &fixture("empty.csv"),
+            &fixture("header_only.csv"),
+            &fixture("wrong_header.csv"),
+            &fixture("base.csv"),
+        ],
+        3,
+    );
+    let text = stdout(&output);
+    assert!(text.contains("no header row (empty file)"), "{text}");
+    assert!(text.contains("missing required column(s)"), "{text}");
+    let statuses: Vec<String> = db
+        .client()
+        .query("select status from salesflow.loads order by load_id", &[])
+        .unwrap()
+        .iter()
+        .map(|r| r.get(0))
+        .collect();
+    assert_eq!(statuses, vec!["failed", "succeeded", "failed", "succeeded"]);
+    assert_eq!(db.ledger(2).1, [0; 6]);
+    assert_eq!(db.count("select count(*) from raw.sales"), 3);
+}
+
+#[test]
+fn dry_run_counts_everything_and_writes_nothing() {
+    let db = TestDb::new("dry_run");
+    db.salesflow_ok(&["ingest", &fixture("base.csv")], 0);
+    let dir = tempfile::tempdir().unwrap();
+    let report_path = dir.path().join("dry.json");
+    db.salesflow_ok(
+        &[
+            "ingest",
+            "--dry-run",
+            &fixture("resend.csv"),
+            "--report-json",
+            report_path.to_str().unwrap(),
+        ],
+        0,
+    );
+    let report = json_report(&report_path);
+    assert_eq!(report["files"][0]["status"], "validated");
+    assert_eq!(report_counts(&report["files"][0]), [5, 1, 2, 1, 1, 0]);
+    assert_eq!(db.count("select count(*) from salesflow.loads"), 1);
+    assert_eq!(db.count("select count(*) from raw.sales"), 3);
+    assert_eq!(
+        db.count("select count(*) from raw.sales where price = 250"),
+        0
+    );
+}
+
+#[test]
+fn reject_rate_over_the_limit_rolls_the_file_back() {
+    let db = TestDb::new("reject_rate");
+    let output = db.salesflow_ok(
+        &[
+            "ingest",
+            "--max-reject-rate",
+            "0.2",
+            &fixture("malformed.csv"),
+        ],
+        3,
+    );
+    assert!(
+        stdout(&output).contains("reject rate exceeded"),
+        "{}",
+        stdout(&output)
+    );
+    assert_eq!(db.ledger(1), ("failed".into(), [6, 3, 0, 0, 0, 3]));
+    let error: String = db.value("select error from salesflow.loads");
+    assert!(
+        error.contains("50.00% is over the limit of 20.00%"),
+        "{error}"
+    );
+    assert_eq!(db.count("select count(*) from raw.sales"), 0);
+    assert_eq!(db.count("select count(*) from raw.sales_rejects"), 0);
+    // Under the limit the same file loads.
+    db.salesflow_ok(
+        &[
+            "ingest",
+            "--max-reject-rate",
+            "0.5",
+            &fixture("malformed.csv"),
+        ],
+        0,
+    );
+    assert_eq!(db.count("select count(*) from raw.sales"), 3);
+}
+
+#[test]
+fn generated_defects_all_end_in_an_outcome() {
+    let db = TestDb::new("generated");
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("defects.csv");
+    let path = path.to_str().unwrap();
+    salesflow_command(&[
+        "generate",
+        "--rows",
+        "20000",
+        "--defect-rate",
+        "0.3",
+        "--seed",
+        "7",
+        "-o",
+        path,
+    ])
+    .status()
+    .unwrap();
+    db.salesflow_ok(&["ingest", path], 0);
+    let (status, [read, loaded, updated, unchanged, duplicate, rejected]) = db.ledger(1);
+    assert_eq!(status, "succeeded");
+    assert_eq!(read, 20000, "every generated line is a row read");
+    assert_eq!(read, loaded + updated + unchanged + duplicate + rejected);
+    assert!(
+        duplicate > 0 && rejected > 0,
+        "defects present: {duplicate} {rejected}"
+    );
+    assert_eq!(db.count("select count(*) from raw.sales"), loaded);
+    assert_eq!(db.count("select count(*) from raw.sales_rejects"), rejected);
+    for reason in [
+        "unbalanced_quote",
+        "field_count",
+        "quantity_positive",
+        "price:invalid",
+    ] {
+        assert!(
+            db.count(&format!(
+                "select count(*) from raw.sales_rejects where '{reason}' = any(reasons)"
+            )) > 0,
+            "{reason}"
+        );
+    }
+    for flag in [
+        "product_id:missing",
+        "price:currency_code",
+        "sale_date:alternate_format",
+    ] {
+        assert!(
+            db.count(&format!(
+                "select count(*) from raw.sales where '{flag}' = any(dq_flags)"
+            )) > 0,
+            "{flag}"
+        );
+    }
+}
+
+#[test]
+fn concurrent_loads_of_one_file_load_it_once() {
+    let db = TestDb::new("concurrent");
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("sales.csv");
+    let path = path.to_str().unwrap();
+    salesflow_command(&["generate", "--rows", "100000", "-o", path])
+        .status()
+        .unwrap();
+    let children: Vec<_> = (0..2)
+        .map(|_| {
+            salesflow_command(&["ingest", path])
+                .env("DATABASE_URL", &db.url)
+                .stdout(Stdio::piped())
+                .stderr(Stdio::piped())
+                .spawn()
+                .unwrap()
+        })
+        .collect();
+    for child in children {
+        let output = child.wait_with_output().unwrap();
+        assert!(output.status.success(), "{}", stderr(&output));
+    }
+    let statuses: Vec<String> = db
+        .client()
+        .query("select status from salesflow.loads order by status", &[])
+        .unwrap()
+        .iter()
+        .map(|r| r.get(0))
+        .collect();
+    assert_eq!(statuses, vec!["skipped", "succeeded"]);
+    assert_eq!(db.count("select count(*) from raw.sales"), 100_000);
+}
+
+#[test]
+fn killed_load_leaves_nothing_and_the_rerun_loads_once() {
+    let db = TestDb::new("sigkill");
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("big.csv");
+    let path = path.to_str().unwrap();
+    salesflow_command(&["generate", "--rows", "1000000", "-o", path])
+        .status()
+        .unwrap();
+    db.salesflow_ok(&["status"], 0); // creates the schema, so the poll below can run
+    let mut child = salesflow_command(&["ingest", path])
+        .env("DATABASE_URL", &db.url)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while db.count("select count(*) from salesflow.loads where status = 'running'") == 0 {
+        assert!(Instant::now() < deadline, "the load never started");
+        assert!(
+            child.try_wait().unwrap().is_none(),
+            "the load ended too early"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    std::thread::sleep(Duration::from_millis(1500));
+    assert!(
+        child.try_wait().unwrap().is_none(),
+        "the load finished before it could be killed; use a bigger file"
+    );
+    child.kill().unwrap(); // SIGKILL
+    child.wait().unwrap();
+
+    // The server ends the dead session's transaction; nothing of it is visible.
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while db.count("select count(*) from pg_stat_activity where application_name = 'salesflow'") > 0
+    {
+        assert!(Instant::now() < deadline, "the killed session lingers");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    assert_eq!(db.count("select count(*) from raw.sales"), 0);
+    assert_eq!(db.count("select count(*) from raw.sale_keys"), 0);
+
+    // status marks the abandoned load failed; the rerun loads the file exactly once.
+    let status = db.salesflow_ok(&["status"], 0);
+    assert!(stdout(&status).contains("abandoned"), "{}", stdout(&status));
+    db.salesflow_ok(&["ingest", path], 0);
+    assert_eq!(db.ledger(1).0, "failed");
+    assert_eq!(
+        db.ledger(2),
+        ("succeeded".into(), [1_000_000, 1_000_000, 0, 0, 0, 0])
+    );
+    assert_eq!(db.count("select count(*) from raw.sales"), 1_000_000);
+    assert_eq!(
+        db.count("select count(distinct sale_id) from raw.sales"),
+        1_000_000
+    );
+}
