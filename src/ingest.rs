@@ -119,6 +119,10 @@ fn stream_file<W: Write>(
                     streamed.ids_strictly_increasing = false;
                 }
                 last_id = Some(sale.sale_id);
+                streamed.sale_id_range = Some(match streamed.sale_id_range {
+                    None => (sale.sale_id, sale.sale_id),
+                    Some((low, high)) => (low.min(sale.sale_id), high.max(sale.sale_id)),
+                });
                 for flag in &sale.flags {
                     code.clear();
                     let _ = write!(code, "{flag}");

@@ -7,8 +7,9 @@
 //! exact text it had, and recovering from an unbalanced quote. A quote that is never
 //! closed would otherwise turn the rest of the file into one giant field; here a record
 //! that spans lines and does not come out with the header's number of fields (or spans
-//! more than `max_record_lines`, or runs into the end of the file) gives up its first
-//! line as [`Item::Unframed`], and reading resumes on the line after it.
+//! more than `max_record_lines`, or runs into the end of the file, or has a later line
+//! shaped like a whole record) gives up its first line as [`Item::Unframed`], and
+//! reading resumes on the line after it.
 //!
 //! This module knows nothing of the contract's meaning or of PostgreSQL.
 

@@ -11,6 +11,7 @@
 
 mod copy;
 mod lock;
+mod merge;
 mod migrate;
 
 use std::collections::BTreeSet;
@@ -153,6 +154,8 @@ pub struct Streamed {
     /// True when valid sale ids came strictly increasing, so the file cannot contain
     /// duplicates and the merge can skip its de-duplication sort.
     pub ids_strictly_increasing: bool,
+    /// The smallest and largest valid sale ids, if any row was valid.
+    pub sale_id_range: Option<(i64, i64)>,
 }
 
 /// One file to load.
@@ -323,7 +326,7 @@ impl Warehouse {
                     .map_err(db("writing the load ledger"))?,
             )
         };
-        let merged = merge_file(&mut self.client, request, load_id, stream);
+        let merged = merge::merge_file(&mut self.client, request, load_id, stream);
         match (&merged, load_id) {
             (Ok(Ok(_)), _) | (_, None) => {}
             (Ok(Err(input_error)), Some(load_id)) => {
@@ -482,189 +485,6 @@ impl<'r> Ledger<'r> {
         )?;
         Ok(())
     }
-}
-
-const CREATE_STAGE: &str = "create temp table stage (
-    source_line bigint not null,
-    sale_id bigint, product_id bigint, product_name text, brand text, category text,
-    retailer_id bigint, retailer_name text, channel text, location text,
-    quantity integer, price numeric(12,2), currency text, sale_date date, dq_flags text[],
-    row_hash bigint,
-    raw_record text, reasons text[], message text
-) on commit drop";
-
-/// The valid rows, one per sale id (the last occurrence in the file wins), next to the
-/// stored version of the same sale, if any.
-const CREATE_INCOMING_DEDUPLICATED: &str = "create temp table incoming on commit drop as
-select s.*, k.sale_date as old_sale_date, k.row_hash as old_row_hash
-from (select distinct on (sale_id) * from stage where reasons is null
-      order by sale_id, source_line desc) s
-left join raw.sale_keys k using (sale_id)";
-
-/// The same, when the caller saw strictly increasing sale ids: nothing to de-duplicate.
-const CREATE_INCOMING_UNIQUE: &str = "create temp table incoming on commit drop as
-select s.*, k.sale_date as old_sale_date, k.row_hash as old_row_hash
-from stage s left join raw.sale_keys k using (sale_id)
-where s.reasons is null";
-
-const SALE_COLUMNS: &str = "sale_id, product_id, product_name, brand, category, retailer_id, \
-     retailer_name, channel, location, quantity, price, currency, sale_date, dq_flags";
-
-fn merge_file<E>(
-    client: &mut Client,
-    request: &LoadRequest<'_>,
-    load_id: Option<i64>,
-    stream: impl FnOnce(&mut StageSink<'_>) -> Result<Streamed, E>,
-) -> Result<Result<LoadOutcome, E>, LoadError> {
-    let db = |context| move |source| LoadError::database(context, source);
-    let mut transaction = client
-        .transaction()
-        .map_err(db("starting the transaction"))?;
-    transaction
-        .batch_execute(CREATE_STAGE)
-        .map_err(db("creating the staging table"))?;
-    let writer = transaction
-        .copy_in(&format!("copy stage ({}) from stdin", copy::STAGE_COLUMNS))
-        .map_err(db("starting COPY"))?;
-    let mut sink = RowWriter::new(BufWriter::with_capacity(1 << 18, writer));
-    let streamed = match stream(&mut sink) {
-        Ok(streamed) => streamed,
-        // Dropping the sink aborts the COPY; dropping the transaction rolls back.
-        Err(input_error) => return Ok(Err(input_error)),
-    };
-    let writer = sink
-        .into_inner()
-        .into_inner()
-        .map_err(|error| LoadError::Copy(error.into_error()))?;
-    writer.finish().map_err(db("finishing COPY"))?;
-
-    // Stable within the load and increasing in commit order (loads are serialized).
-    let load_id_param = load_id.unwrap_or(0);
-    let rejected = transaction
-        .execute(
-            "insert into raw.sales_rejects (load_id, source_line, raw_record, reasons, message)
-             select $1, source_line, raw_record, reasons, message from stage
-             where reasons is not null",
-            &[&load_id_param],
-        )
-        .map_err(db("quarantining rejected rows"))?;
-    debug_assert_eq!(rejected, streamed.rows_rejected);
-
-    create_partitions(&mut transaction, &streamed.months)?;
-    let distinct = transaction
-        .execute(
-            if streamed.ids_strictly_increasing {
-                CREATE_INCOMING_UNIQUE
-            } else {
-                CREATE_INCOMING_DEDUPLICATED
-            },
-            &[],
-        )
-        .map_err(db("de-duplicating the file's rows"))?;
-    let row = transaction
-        .query_one(
-            "select count(*) filter (where old_row_hash is null),
-                    count(*) filter (where old_row_hash <> row_hash),
-                    count(*) filter (where old_row_hash = row_hash)
-             from incoming",
-            &[],
-        )
-        .map_err(db("classifying rows"))?;
-    let valid = streamed.rows_read - streamed.rows_rejected;
-    let counts = Counts {
-        read: streamed.rows_read,
-        loaded: row.get::<_, i64>(0) as u64,
-        updated: row.get::<_, i64>(1) as u64,
-        unchanged: row.get::<_, i64>(2) as u64,
-        duplicate: valid - distinct,
-        rejected: streamed.rows_rejected,
-    };
-    debug_assert!(counts.is_balanced());
-
-    if let Some(limit) = request.max_reject_rate {
-        let rate = counts.reject_rate();
-        if rate > limit {
-            transaction
-                .rollback()
-                .map_err(db("rolling back the file"))?;
-            return Ok(Ok(LoadOutcome::RejectRateExceeded {
-                load_id,
-                counts,
-                rate,
-                limit,
-            }));
-        }
-    }
-
-    if counts.updated > 0 {
-        transaction
-            .execute(
-                "delete from raw.sales s using incoming i
-                 where i.old_row_hash <> i.row_hash
-                   and s.sale_id = i.sale_id and s.sale_date = i.old_sale_date",
-                &[],
-            )
-            .map_err(db("removing the old versions of updated sales"))?;
-        transaction
-            .execute(
-                "update raw.sale_keys k
-                 set sale_date = i.sale_date, row_hash = i.row_hash, load_id = $1
-                 from incoming i
-                 where k.sale_id = i.sale_id and i.old_row_hash <> i.row_hash",
-                &[&load_id_param],
-            )
-            .map_err(db("updating sale keys"))?;
-    }
-    transaction
-        .execute(
-            &format!(
-                "insert into raw.sales ({SALE_COLUMNS}, load_id, source_line, row_hash, loaded_at)
-                 select {SALE_COLUMNS}, $1, source_line, row_hash, clock_timestamp() from incoming
-                 where old_row_hash is distinct from row_hash"
-            ),
-            &[&load_id_param],
-        )
-        .map_err(db("inserting new and updated sales"))?;
-    transaction
-        .execute(
-            "insert into raw.sale_keys (sale_id, sale_date, row_hash, load_id)
-             select sale_id, sale_date, row_hash, $1 from incoming where old_row_hash is null",
-            &[&load_id_param],
-        )
-        .map_err(db("inserting sale keys"))?;
-
-    match load_id {
-        Some(load_id) => {
-            Ledger::finish(&mut transaction, load_id, &counts)
-                .map_err(db("writing the load ledger"))?;
-            transaction.commit().map_err(db("committing the file"))?;
-        }
-        None => transaction
-            .rollback()
-            .map_err(db("rolling back the dry run"))?,
-    }
-    Ok(Ok(LoadOutcome::Loaded { load_id, counts }))
-}
-
-/// Creates the monthly partitions of `raw.sales` that the file needs.
-fn create_partitions(
-    transaction: &mut Transaction<'_>,
-    months: &BTreeSet<NaiveDate>,
-) -> Result<(), LoadError> {
-    for month in months {
-        let next = month
-            .checked_add_months(chrono::Months::new(1))
-            .expect("dates are bounded by the contract");
-        transaction
-            .batch_execute(&format!(
-                "create table if not exists raw.sales_{:04}_{:02} partition of raw.sales
-                 for values from ('{month}') to ('{next}')",
-                month.year(),
-                month.month()
-            ))
-            .map_err(|source| LoadError::database("creating a monthly partition", source))?;
-    }
-    Ok(())
 }
 
 /// The first day of a date's month: the partition it belongs to.
