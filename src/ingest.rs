@@ -165,7 +165,7 @@ pub fn check_file(contract: &Contract, path: &Path, progress: Progress<'_>) -> F
                 ..Counts::default()
             };
         }
-        Err(error) => report.error = Some(error.to_string()),
+        Err(error) => record_input_error(&mut report, &error),
     }
     finish_report(&mut report, tallies, started);
     report
@@ -241,10 +241,20 @@ pub fn ingest_file(
                 limit * 100.0
             ));
         }
-        Err(input_error) => report.error = Some(input_error.to_string()),
+        Err(input_error) => record_input_error(&mut report, &input_error),
     }
     finish_report(&mut report, tallies, started);
     Ok(report)
+}
+
+/// A file that is not a sales feed (empty, or without the contract's columns) is
+/// invalid; one that could not be read failed.
+fn record_input_error(report: &mut FileReport, error: &InputError) {
+    report.status = match error {
+        InputError::Header { .. } => FileStatus::Invalid,
+        _ => FileStatus::Failed,
+    };
+    report.error = Some(error.to_string());
 }
 
 fn finish_report(report: &mut FileReport, tallies: Tallies, started: Instant) {

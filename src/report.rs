@@ -47,6 +47,8 @@ pub enum FileStatus {
     Skipped,
     /// Rolled back: the reject rate was over --max-reject-rate.
     RejectRateExceeded,
+    /// Not a sales feed: empty, or without the contract's columns.
+    Invalid,
     Failed,
 }
 
@@ -57,6 +59,7 @@ impl FileStatus {
             FileStatus::Validated => "validated",
             FileStatus::Skipped => "skipped",
             FileStatus::RejectRateExceeded => "reject rate exceeded",
+            FileStatus::Invalid => "invalid",
             FileStatus::Failed => "failed",
         }
     }

@@ -53,7 +53,12 @@ impl Step<'_, '_> {
             .transaction
             .execute(sql, params)
             .map_err(|source| LoadError::database(label, source))?;
-        tracing::debug!(step = label, rows, ms = started.elapsed().as_millis() as u64, "merge step");
+        tracing::debug!(
+            step = label,
+            rows,
+            ms = started.elapsed().as_millis() as u64,
+            "merge step"
+        );
         Ok(rows)
     }
 
@@ -62,7 +67,11 @@ impl Step<'_, '_> {
         self.transaction
             .batch_execute(sql)
             .map_err(|source| LoadError::database(label, source))?;
-        tracing::debug!(step = label, ms = started.elapsed().as_millis() as u64, "merge step");
+        tracing::debug!(
+            step = label,
+            ms = started.elapsed().as_millis() as u64,
+            "merge step"
+        );
         Ok(())
     }
 
@@ -106,7 +115,12 @@ pub(super) fn merge_file<E>(
         .into_inner()
         .map_err(|error| LoadError::Copy(error.into_error()))?;
     writer.finish().map_err(db("finishing COPY"))?;
-    tracing::debug!(step = "copy", rows = streamed.rows_read, ms = started.elapsed().as_millis() as u64, "merge step");
+    tracing::debug!(
+        step = "copy",
+        rows = streamed.rows_read,
+        ms = started.elapsed().as_millis() as u64,
+        "merge step"
+    );
 
     let mut step = Step {
         transaction: &mut transaction,
@@ -160,7 +174,13 @@ pub(super) fn merge_file<E>(
     if append {
         append_rows(&mut step, &streamed.months, load_id_value, loaded_at)?;
     } else {
-        merge_rows(&mut step, &streamed.months, &counts, load_id_value, loaded_at)?;
+        merge_rows(
+            &mut step,
+            &streamed.months,
+            &counts,
+            load_id_value,
+            loaded_at,
+        )?;
     }
 
     match load_id {
@@ -292,7 +312,7 @@ fn append_rows(
     let existing: BTreeSet<String> = step
         .transaction
         .query(
-            "select c.relname::text from pg_inherits i join pg_class c on c.oid = i.inhrelid
+            "select 'raw.' || c.relname from pg_inherits i join pg_class c on c.oid = i.inhrelid
              where i.inhparent = 'raw.sales'::regclass",
             &[],
         )
@@ -302,7 +322,7 @@ fn append_rows(
         .collect();
     let (old_months, new_months): (Vec<NaiveDate>, Vec<NaiveDate>) = months
         .iter()
-        .partition(|month| existing.contains(&partition_name(**month)[4..].to_string()));
+        .partition(|month| existing.contains(&partition_name(**month)));
     let select = format!(
         "select {SALE_COLUMNS}, $1::bigint, source_line, row_hash, $2::timestamptz from stage
          where reasons is null"
@@ -313,7 +333,10 @@ fn append_rows(
         let filter = if new_months.is_empty() {
             String::new()
         } else {
-            format!(" and date_trunc('month', sale_date)::date = any('{}')", date_array(&old_months))
+            format!(
+                " and date_trunc('month', sale_date)::date = any('{}')",
+                date_array(&old_months)
+            )
         };
         step.run(
             "inserting into existing partitions",
@@ -341,7 +364,10 @@ fn append_rows(
         let filter = if old_months.is_empty() {
             String::new()
         } else {
-            format!(" and date_trunc('month', sale_date)::date = any('{}')", date_array(&new_months))
+            format!(
+                " and date_trunc('month', sale_date)::date = any('{}')",
+                date_array(&new_months)
+            )
         };
         step.run(
             "filling new partitions",
@@ -372,9 +398,15 @@ fn append_rows(
     let insert_keys = "insert into raw.sale_keys (sale_id, sale_date, row_hash, load_id)
          select sale_id, sale_date, row_hash, $1 from stage where reasons is null";
     if keys_empty {
-        step.batch("dropping the empty key index", "alter table raw.sale_keys drop constraint sale_keys_pkey")?;
+        step.batch(
+            "dropping the empty key index",
+            "alter table raw.sale_keys drop constraint sale_keys_pkey",
+        )?;
         step.run("inserting sale keys", insert_keys, &[&load_id])?;
-        step.batch("building the key index", "alter table raw.sale_keys add primary key (sale_id)")?;
+        step.batch(
+            "building the key index",
+            "alter table raw.sale_keys add primary key (sale_id)",
+        )?;
     } else {
         step.run("inserting sale keys", insert_keys, &[&load_id])?;
     }

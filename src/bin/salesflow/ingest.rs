@@ -80,7 +80,7 @@ pub fn run(args: Args) -> anyhow::Result<u8> {
 fn log_file(report: &report::FileReport) {
     let c = &report.counts;
     match &report.error {
-        Some(error) if report.status != FileStatus::Skipped => {
+        Some(error) => {
             tracing::error!(path = %report.path, status = report.status.label(), "{error}")
         }
         _ => tracing::info!(
@@ -101,17 +101,10 @@ fn log_file(report: &report::FileReport) {
 
 /// 3 when a file's data was the problem, 1 when something else failed, else 0.
 pub fn exit_code(reports: &[report::FileReport]) -> u8 {
-    let data_problem = reports.iter().any(|report| {
-        report.status == FileStatus::RejectRateExceeded
-            || (report.status == FileStatus::Failed
-                && report
-                    .error
-                    .as_deref()
-                    .is_some_and(|error| error.contains("header") || error.contains("empty file")))
-    });
-    if data_problem {
+    let statuses = || reports.iter().map(|report| report.status);
+    if statuses().any(|s| matches!(s, FileStatus::RejectRateExceeded | FileStatus::Invalid)) {
         exit::DATA_QUALITY
-    } else if reports.iter().any(|r| r.status == FileStatus::Failed) {
+    } else if statuses().any(|s| s == FileStatus::Failed) {
         exit::FAILURE
     } else {
         exit::OK
