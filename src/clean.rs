@@ -10,7 +10,7 @@ use std::str::FromStr;
 
 use chrono::NaiveDate;
 use rust_decimal::{Decimal, RoundingStrategy};
-use xxhash_rust::xxh3::Xxh3;
+use xxhash_rust::xxh3::xxh3_64;
 
 use crate::contract::{Check, Contract, Field, HeaderBinding, Severity};
 use crate::read::Record;
@@ -158,26 +158,27 @@ impl<'c> Cleaner<'c> {
                 ),
             ));
         }
+        // One UTF-8 check for the whole record; a field boundary inside a character
+        // (possible only in invalid text) fails the slicing below.
+        let (text, ends) = record.fields();
+        let text = std::str::from_utf8(text).ok();
         let mut values: [&'a str; 12] = [""; 12];
         for field in Field::ALL {
-            let bytes = record
-                .get(self.binding.position(field))
-                .expect("width checked");
-            values[field as usize] = match std::str::from_utf8(bytes) {
-                Ok(text) if !text.contains('\0') => text,
-                Ok(_) => {
-                    return Err(Reject::single(
-                        "invalid_text",
-                        format!("{field} contains a NUL byte"),
-                    ));
-                }
-                Err(_) => {
-                    return Err(Reject::single(
-                        "invalid_utf8",
-                        format!("{field} is not valid UTF-8"),
-                    ));
-                }
+            let index = self.binding.position(field);
+            let start = if index == 0 { 0 } else { ends[index - 1] };
+            let Some(value) = text.and_then(|text| text.get(start..ends[index])) else {
+                return Err(Reject::single(
+                    "invalid_utf8",
+                    format!("{field} is not valid UTF-8"),
+                ));
             };
+            if memchr::memchr(0, value.as_bytes()).is_some() {
+                return Err(Reject::single(
+                    "invalid_text",
+                    format!("{field} contains a NUL byte"),
+                ));
+            }
+            values[field as usize] = value;
         }
         self.clean_values(&values)
     }
@@ -418,9 +419,14 @@ impl<'c> Cleaner<'c> {
             problems.field(field, "missing", "sale date is missing".into());
             return None;
         };
-        let formats = &self.contract.column(field).date_formats;
-        for (index, format) in formats.iter().enumerate() {
-            if let Ok(date) = NaiveDate::parse_from_str(text, format) {
+        let column = self.contract.column(field);
+        let formats = &column.date_formats;
+        for (index, pattern) in column.date_patterns.iter().enumerate() {
+            let mut parsed = chrono::format::Parsed::new();
+            if chrono::format::parse(&mut parsed, text, pattern.iter()).is_err() {
+                continue;
+            }
+            if let Ok(date) = parsed.to_naive_date() {
                 if index > 0 {
                     flags.push(Flag::Repair(field, Repair::AlternateFormat));
                 }
@@ -576,26 +582,8 @@ fn has_thousands_groups(text: &str) -> bool {
 /// A stable hash of the business columns (not of lineage or flags): two versions of a
 /// sale with equal hashes are the same sale.
 fn content_hash(sale: &Sale<'_>) -> i64 {
-    fn text(hasher: &mut Xxh3, value: Option<&str>) {
-        match value {
-            Some(value) => {
-                hasher.update(&[1]);
-                hasher.update(value.as_bytes());
-                hasher.update(&[0x1f]);
-            }
-            None => hasher.update(&[0]),
-        }
-    }
-    fn number(hasher: &mut Xxh3, value: Option<i64>) {
-        match value {
-            Some(value) => {
-                hasher.update(&[1]);
-                hasher.update(&value.to_le_bytes());
-            }
-            None => hasher.update(&[0]),
-        }
-    }
-    let mut hasher = Xxh3::new();
+    // One buffer hashed in one call: much cheaper than many small streaming updates.
+    let mut bytes = Vec::with_capacity(192);
     for value in [
         sale.product_name,
         sale.brand,
@@ -605,7 +593,14 @@ fn content_hash(sale: &Sale<'_>) -> i64 {
         sale.location,
         sale.currency.as_deref(),
     ] {
-        text(&mut hasher, value);
+        match value {
+            Some(value) => {
+                bytes.push(1);
+                bytes.extend_from_slice(value.as_bytes());
+                bytes.push(0x1f);
+            }
+            None => bytes.push(0),
+        }
     }
     for value in [
         Some(sale.sale_id),
@@ -613,11 +608,17 @@ fn content_hash(sale: &Sale<'_>) -> i64 {
         sale.retailer_id,
         Some(sale.quantity.into()),
     ] {
-        number(&mut hasher, value);
+        match value {
+            Some(value) => {
+                bytes.push(1);
+                bytes.extend_from_slice(&value.to_le_bytes());
+            }
+            None => bytes.push(0),
+        }
     }
-    hasher.update(&sale.price.serialize());
-    hasher.update(&chrono::Datelike::num_days_from_ce(&sale.sale_date).to_le_bytes());
-    hasher.digest() as i64
+    bytes.extend_from_slice(&sale.price.serialize());
+    bytes.extend_from_slice(&chrono::Datelike::num_days_from_ce(&sale.sale_date).to_le_bytes());
+    xxh3_64(&bytes) as i64
 }
 
 #[cfg(test)]

@@ -202,6 +202,8 @@ pub struct Contract {
     pub name: String,
     pub description: String,
     null_tokens: Vec<String>,
+    /// Values longer than this cannot be null tokens (a quick test for every value).
+    longest_null_token: usize,
     pub max_record_lines: usize,
     columns: Vec<Column>,
     pub rules: Vec<Rule>,
@@ -215,6 +217,8 @@ pub struct Column {
     pub required: bool,
     pub scale: u32,
     pub date_formats: Vec<String>,
+    /// `date_formats`, parsed once: formats are tried for every row.
+    pub date_patterns: Vec<Vec<chrono::format::Item<'static>>>,
 }
 
 /// A rule on one field's typed value.
@@ -272,9 +276,11 @@ impl Contract {
 
     /// True when `value` (already trimmed) is one of the null tokens.
     pub fn is_null_token(&self, value: &str) -> bool {
-        self.null_tokens
-            .iter()
-            .any(|token| token.eq_ignore_ascii_case(value))
+        value.len() <= self.longest_null_token
+            && self
+                .null_tokens
+                .iter()
+                .any(|token| token.eq_ignore_ascii_case(value))
     }
 
     /// Maps a file's header row to the contract's fields.
@@ -384,13 +390,17 @@ fn validate(raw: RawContract) -> Result<Contract, ContractError> {
                 "column {field}: a date column needs at least one format"
             )));
         }
+        let mut date_patterns = Vec::with_capacity(column.formats.len());
         for format in &column.formats {
-            if chrono::format::StrftimeItems::new(format)
-                .any(|item| item == chrono::format::Item::Error)
-            {
-                return Err(invalid(format!(
-                    "column {field}: date format \"{format}\" is not a valid strftime pattern"
-                )));
+            match chrono::format::StrftimeItems::new(format).parse_to_owned() {
+                Ok(items) if !items.contains(&chrono::format::Item::Error) => {
+                    date_patterns.push(items)
+                }
+                _ => {
+                    return Err(invalid(format!(
+                        "column {field}: date format \"{format}\" is not a valid strftime pattern"
+                    )));
+                }
             }
         }
         if column.scale.is_some() && field.value_type() != ValueType::Decimal {
@@ -415,6 +425,7 @@ fn validate(raw: RawContract) -> Result<Contract, ContractError> {
             required: column.required,
             scale,
             date_formats: column.formats,
+            date_patterns,
         });
     }
     let missing: Vec<&str> = Field::ALL
@@ -472,6 +483,13 @@ fn validate(raw: RawContract) -> Result<Contract, ContractError> {
     Ok(Contract {
         name: raw.name,
         description: raw.description,
+        longest_null_token: raw
+            .format
+            .null_tokens
+            .iter()
+            .map(String::len)
+            .max()
+            .unwrap_or(0),
         null_tokens: raw.format.null_tokens,
         max_record_lines: raw.format.max_record_lines,
         columns,

@@ -208,6 +208,14 @@ impl<'a> Record<'a> {
         Some(&self.fields[start..end])
     }
 
+    /// All fields' bytes, one after the other, and where each field ends in them.
+    pub fn fields(&self) -> (&'a [u8], &'a [usize]) {
+        (
+            &self.fields[..self.ends.last().copied().unwrap_or(0)],
+            self.ends,
+        )
+    }
+
     pub fn iter(&self) -> impl Iterator<Item = &'a [u8]> + '_ {
         (0..self.len()).map(|index| self.get(index).expect("index in range"))
     }
