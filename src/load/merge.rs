@@ -127,13 +127,15 @@ pub(super) fn merge_file<E>(
     };
     // Rows of a dry run carry load id 0, which no real load has; they are rolled back.
     let load_id_value = load_id.unwrap_or(0);
-    step.run(
-        "quarantining rejected rows",
-        "insert into raw.sales_rejects (load_id, source_line, raw_record, reasons, message)
-         select $1, source_line, raw_record, reasons, message from stage
-         where reasons is not null",
-        &[&load_id_value],
-    )?;
+    if streamed.rows_rejected > 0 {
+        step.run(
+            "quarantining rejected rows",
+            "insert into raw.sales_rejects (load_id, source_line, raw_record, reasons, message)
+             select $1, source_line, raw_record, reasons, message from stage
+             where reasons is not null",
+            &[&load_id_value],
+        )?;
+    }
 
     let valid = streamed.rows_read - streamed.rows_rejected;
     let append = streamed.ids_strictly_increasing && none_stored(&mut step, &streamed)?;

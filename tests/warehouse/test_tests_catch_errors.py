@@ -1,4 +1,6 @@
 """The dbt tests have teeth: break the warehouse on purpose and the build's tests fail."""
+import re
+
 import pytest
 
 from conftest import REFERENCE_CSV
@@ -12,7 +14,9 @@ def built(warehouse):
 
 
 def failing_tests(proc) -> set[str]:
-    return {line.split(" FAIL ")[1].split()[0] for line in proc.stdout.splitlines() if " FAIL " in line}
+    """Names of the tests that dbt reports as failed ("... FAIL 3 test_name .... [FAIL 3 in 0.1s]")."""
+    plain = re.sub(r"\x1b\[[0-9;]*m", "", proc.stdout)
+    return set(re.findall(r" of \d+ FAIL \d+ (\S+)", plain))
 
 
 def test_reconciliation_catches_a_fact_that_drifted_from_raw(built):
@@ -34,7 +38,6 @@ def test_scd2_tests_catch_overlapping_versions(built):
         assert proc.returncode != 0
         failed = failing_tests(proc)
         assert any(name.startswith("salesflow_no_overlapping_windows_dim_product") for name in failed), failed
-        assert any(name.startswith("salesflow_exactly_one_current_dim_product") for name in failed) or True
     finally:
         built.execute("delete from marts.dim_product where product_key = 42")
 
