@@ -628,8 +628,12 @@ mod tests {
 
     const HEADER: &str = "SaleID,ProductID,ProductName,Brand,Category,RetailerID,RetailerName,Channel,Location,Quantity,Price,Date";
 
-    /// Cleans the data lines of a CSV text with the given contract.
-    fn clean_with(contract: &Contract, lines: &str) -> Vec<Result<String, Reject>> {
+    /// Cleans the data lines of a CSV text with the given contract, mapping each outcome.
+    fn clean_map<T>(
+        contract: &Contract,
+        lines: &str,
+        map: impl Fn(Result<Sale<'_>, Reject>) -> T,
+    ) -> Vec<T> {
         let text = format!("{HEADER}\n{lines}");
         let mut reader = RecordReader::new(text.as_bytes(), 20);
         let (_, header) = reader.read_header().unwrap().unwrap();
@@ -639,12 +643,18 @@ mod tests {
         let cleaner = Cleaner::new(contract, binding);
         let mut results = Vec::new();
         while let Some(item) = reader.next_item().unwrap() {
-            results.push(match item {
-                Item::Record(record) => cleaner.clean(&record).map(|sale| describe(&sale)),
+            results.push(map(match item {
+                Item::Record(record) => cleaner.clean(&record),
                 Item::Unframed { .. } => Err(Reject::unbalanced_quote()),
-            });
+            }));
         }
         results
+    }
+
+    fn clean_with(contract: &Contract, lines: &str) -> Vec<Result<String, Reject>> {
+        clean_map(contract, lines, |outcome| {
+            outcome.map(|sale| describe(&sale))
+        })
     }
 
     fn clean(lines: &str) -> Vec<Result<String, Reject>> {
@@ -753,21 +763,8 @@ mod tests {
     #[test]
     fn wrong_field_count_and_bad_bytes_are_rejected() {
         assert_eq!(reasons("1,2,3"), vec!["field_count"]);
-        let text = format!("{HEADER}\n1,1,A\u{0},B,C,1,R,Online,,1,5,2024-01-01\n");
-        let contract = Contract::default_sales();
-        let mut reader = RecordReader::new(text.as_bytes(), 20);
-        let (_, header) = reader.read_header().unwrap().unwrap();
-        let cleaner = Cleaner::new(
-            &contract,
-            contract
-                .bind_header(header.iter().map(String::as_str))
-                .unwrap(),
-        );
-        let Some(Item::Record(record)) = reader.next_item().unwrap() else {
-            panic!("expected a record")
-        };
         assert_eq!(
-            cleaner.clean(&record).unwrap_err().reasons,
+            reasons("1,1,A\u{0},B,C,1,R,Online,,1,5,2024-01-01"),
             vec!["invalid_text"]
         );
     }
@@ -853,22 +850,11 @@ mod tests {
 
     #[test]
     fn content_hash_ignores_repairs_but_sees_changes() {
-        let contract = Contract::default_sales();
-        let text = format!(
-            "{HEADER}\n7,1,A,B,C,1,R,Online,,1,5,2024-01-01\n 7,1,A,B,C,1,R,online,,1,5.00,2024/01/01\n7,1,A,B,C,1,R,Online,,1,6,2024-01-01\n"
+        let hashes = clean_map(
+            &Contract::default_sales(),
+            "7,1,A,B,C,1,R,Online,,1,5,2024-01-01\n 7,1,A,B,C,1,R,online,,1,5.00,2024/01/01\n7,1,A,B,C,1,R,Online,,1,6,2024-01-01\n",
+            |outcome| outcome.unwrap().row_hash,
         );
-        let mut reader = RecordReader::new(text.as_bytes(), 20);
-        let (_, header) = reader.read_header().unwrap().unwrap();
-        let cleaner = Cleaner::new(
-            &contract,
-            contract
-                .bind_header(header.iter().map(String::as_str))
-                .unwrap(),
-        );
-        let mut hashes = Vec::new();
-        while let Some(Item::Record(record)) = reader.next_item().unwrap() {
-            hashes.push(cleaner.clean(&record).unwrap().row_hash);
-        }
         assert_eq!(hashes[0], hashes[1]);
         assert_ne!(hashes[0], hashes[2]);
     }

@@ -606,20 +606,7 @@ mod tests {
     #[test]
     fn header_naming_a_field_twice_is_ambiguous() {
         let contract = Contract::default_sales();
-        let mut header: Vec<&str> = vec![
-            "SaleID",
-            "ProductID",
-            "ProductName",
-            "Brand",
-            "Category",
-            "RetailerID",
-            "RetailerName",
-            "Channel",
-            "Location",
-            "Quantity",
-            "Price",
-            "Date",
-        ];
+        let mut header = crate::generate::HEADER.to_vec();
         header.push("qty");
         assert!(matches!(
             contract.bind_header(header),
