@@ -1,0 +1,677 @@
+"""
+sales_pipeline: landing files -> ``salesflow ingest`` -> dbt (staging -> dimensions -> facts/marts)
+-> quality gate -> ``salesflow_marts`` Asset.
+
+Task graph (the data flow of DESIGN.md, "Orchestration")::
+
+    discover_files -> ingest (mapped, one task instance per file, pool `salesflow_ingest`)
+      -> dbt_staging -> dbt_dimensions -> dbt_facts_marts -> quality_gate -> publish_marts (Asset)
+
+Design choices
+--------------
+* **The Rust binary does the loading.** ``ingest`` only runs ``salesflow ingest FILE`` in a
+  subprocess; the binary owns parsing, validation, the one-transaction-per-file merge, the
+  ledger and the sha256 skip. The database URL goes to the child through the environment
+  (``DATABASE_URL``), never on a command line (a password there would show in ``ps``) and
+  never in a log line.
+* **Discovery is cheap and idempotent.** It lists ``*.csv`` / ``*.csv.gz`` in the landing
+  directory (dot files and partial names such as ``x.csv.part`` are ignored: writers should
+  write elsewhere and ``rename`` into the landing directory), hashes them and drops those whose
+  sha256 already has a ``succeeded`` row in ``salesflow.loads``. Files are never moved or
+  deleted: the ledger is the single source of truth for "already loaded", so a file re-sent
+  under a new name is skipped and a file that failed is retried by the next run. No new file
+  means zero mapped ``ingest`` instances: every later task is skipped and the run succeeds
+  doing nothing.
+* **Retries only where they help.** ``ingest`` retries with exponential backoff (database down:
+  exit code 4; any other crash: 1) because the binary guarantees a failed or killed load left
+  nothing behind and a rerun loads the file exactly once. A usage error (2) or a data-quality
+  failure (3: an invalid file, or a per-file reject threshold) is not transient and fails at
+  once (``AirflowFailException``); such a file fails every run until it is fixed or removed.
+  One file failing for good does not hold back the others: dbt builds what did load
+  (``dbt_staging`` has trigger rule ``all_done_min_one_success``), the run still ends failed
+  and publishes nothing, and the next run retries the file. When a run fails after its loads
+  (a dbt test, the gate), clear its failed tasks to rebuild: a later run without new files
+  does nothing.
+* **A pool bounds concurrent loads** (``salesflow_ingest``, create it with
+  ``airflow pools set salesflow_ingest 2 "salesflow loads"``; the scheduler does not run tasks
+  of a pool that does not exist). Loads are safe to run concurrently (the binary locks), the
+  pool keeps them from crowding the database and the workers. ``max_active_tis_per_dagrun``
+  bounds a single run as well.
+* **dbt: one ``dbt build`` task per layer, not astronomer-cosmos.** Three tasks, staging ->
+  dimensions -> facts/marts, each ``dbt build --select <layer>`` (models *and* their tests, so a
+  broken staging layer stops before the marts are touched). Cosmos would give one Airflow task
+  per model, but it must know the dbt graph when the DAG is *parsed*: either ``dbt ls`` at every
+  parse (about +3 s per parse on this machine, and the dbt virtualenv on every scheduler and
+  DAG processor) or a ``manifest.json`` that has to be built and shipped with the DAG and kept
+  in sync with the dbt project. Per-model tasks would also multiply the process start-up
+  cost of dbt (about 2 s each) on a project whose whole build takes a few seconds. Per-layer
+  ``dbt build`` keeps parsing instant, keeps dbt in its own virtualenv (only its executable
+  path is configured), and still shows in the grid which layer failed; dbt's own log in the
+  task log names the model or test. ``--indirect-selection buildable`` makes each layer run the
+  tests whose parents are built by then (a fact-to-dimension relationship test runs with the
+  facts, not before them). The layer selections are configurable (see below).
+* **Quality gate after dbt.** Rejected rows are quarantined by the binary, not loaded, so the
+  warehouse is consistent with ``raw.sales`` whatever the reject rate; the gate decides
+  whether the result may be *published*. It fails when any load of this run rejected more
+  than ``max_reject_rate`` (default 5 %) of its rows, lists the files and their top reject
+  reasons, and then ``publish_marts`` does not run: downstream DAGs scheduled on the
+  ``salesflow_marts`` Asset are not triggered by a run that failed the gate.
+* **No heavy work at parse time.** The module imports only ``airflow.sdk`` and the standard
+  library at the top; psycopg, hashing and subprocesses happen inside tasks.
+
+Configuration (environment of the scheduler/workers; DAG run params override two of them)
+--------------------------------------------------------------------------------------------
+``SALESFLOW_BIN``            the salesflow binary (default: ``<repo>/target/release/salesflow``
+                             when this file sits in the salesflow repository)
+``SALESFLOW_DBT``            dbt executable or wrapper; it gets dbt arguments (default:
+                             ``<repo>/scripts/dbt``, which knows the project and the venv)
+``SALESFLOW_DBT_PROJECT_DIR`` when set, ``--project-dir``/``--profiles-dir`` are passed (for a
+                             plain ``dbt`` executable; ``SALESFLOW_DBT_PROFILES_DIR`` overrides
+                             the profiles dir)
+``SALESFLOW_LANDING_DIR``    landing directory (default ``<repo>/.local/landing``); param
+                             ``landing_dir`` overrides it per run
+``SALESFLOW_MAX_REJECT_RATE`` gate threshold, fraction 0..1 (default 0.05); param
+                             ``max_reject_rate`` overrides it per run
+``SALESFLOW_CONN_ID``        Airflow connection of the warehouse (default
+                             ``salesflow_warehouse``, e.g. ``AIRFLOW_CONN_SALESFLOW_WAREHOUSE=
+                             postgresql://user:pw@host:5432/db``); when it is not defined,
+                             ``DATABASE_URL`` is used
+``SALESFLOW_INGEST_POOL``    pool of the ingest tasks (default ``salesflow_ingest``)
+``SALESFLOW_INGEST_CONCURRENCY`` max parallel loads within one run (default 2)
+``SALESFLOW_INGEST_MAX_REJECT_RATE`` when set, passed to the binary as ``--max-reject-rate``
+                             (the file's transaction is rolled back over it); unset by default,
+                             the gate judges the run instead
+``SALESFLOW_MAX_FILES_PER_RUN`` cap on files per run (default 500; the rest wait for the next)
+``SALESFLOW_INGEST_RETRIES`` / ``SALESFLOW_DBT_RETRIES`` retries of ingest (default 4, delay 30 s
+                             doubling up to 15 min) and of each dbt layer (default 1)
+``SALESFLOW_SCHEDULE``       cron expression, or ``none`` for manual runs (default every 5 min)
+``SALESFLOW_DBT_STAGING_SELECT`` / ``_DIMENSIONS_SELECT`` / ``_MARTS_SELECT`` and
+``..._EXCLUDE``              dbt selection of each layer (defaults below)
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from airflow.sdk import Asset, Param, dag, task
+
+log = logging.getLogger("salesflow.sales_pipeline")
+
+DAG_ID = "sales_pipeline"
+# The marts as one Asset: downstream DAGs use `schedule=[MARTS_ASSET]` (or
+# `Asset(name="salesflow_marts")`) to run after every published refresh.
+MARTS_ASSET = Asset(
+    name="salesflow_marts",
+    uri="salesflow://warehouse/marts",
+    group="salesflow",
+    extra={
+        "schema": "marts",
+        "tables": "dim_product,dim_retailer,dim_date,fct_sales,sales_monthly",
+    },
+)
+
+# This file lives in <repo>/airflow/dags/; defaults for a checkout are relative to <repo>.
+_REPO = Path(__file__).resolve().parents[2]
+
+# dbt layers: layer -> (default --select, default --exclude). Staging (sources, base and stg
+# models) first; then the SCD2 dimensions dim_*; then everything else in the marts (the
+# incremental fact, its intermediate models, sales_monthly) with the reconciliation tests.
+# The tests check that the three layers cover every node of the dbt project exactly once.
+DBT_LAYERS = {
+    "staging": ("path:models/staging", ""),
+    "dimensions": ("path:models/marts,dim_*", ""),
+    "marts": ("path:models/marts", "dim_*"),
+}
+
+LIBPQ_URL_PARAMS = {
+    # Connection extras that are libpq / rust-postgres URL parameters; anything else in an
+    # Airflow connection's extras (cursor, iam, ...) is Airflow's own and is not passed on.
+    "sslmode",
+    "sslrootcert",
+    "sslcert",
+    "sslkey",
+    "connect_timeout",
+    "application_name",
+    "options",
+    "target_session_attrs",
+    "keepalives",
+    "keepalives_idle",
+    "hostaddr",
+    "host",
+    "channel_binding",
+    "load_balance_hosts",
+}
+
+
+def _env_int(name: str, default: int) -> int:
+    try:
+        return int(os.environ.get(name, default))
+    except ValueError:
+        return default
+
+
+def _schedule() -> str | None:
+    value = os.environ.get("SALESFLOW_SCHEDULE", "*/5 * * * *").strip()
+    return None if value.lower() in ("", "none", "manual") else value
+
+
+# --------------------------------------------------------------------------- helpers (run time)
+
+
+def _fail(message: str):
+    """Fail the task without retrying (retrying cannot fix a configuration or data problem)."""
+    try:
+        from airflow.sdk.exceptions import AirflowFailException
+    except ImportError:  # pragma: no cover - older 3.x
+        from airflow.exceptions import AirflowFailException
+    raise AirflowFailException(message)
+
+
+def _setting_path(env: str, default: Path) -> Path:
+    value = os.environ.get(env)
+    return Path(value).expanduser() if value else default
+
+
+def _database_url() -> str:
+    """The warehouse's libpq URL: the Airflow connection if defined, else DATABASE_URL."""
+    from urllib.parse import quote, urlencode
+
+    conn_id = os.environ.get("SALESFLOW_CONN_ID", "salesflow_warehouse")
+    conn = None
+    try:
+        from airflow.sdk import Connection
+
+        conn = Connection.get(conn_id)
+    except Exception as exc:  # not defined (AirflowNotFoundException) or no secrets backend
+        log.info(
+            "Airflow connection %r not available (%s); using DATABASE_URL",
+            conn_id,
+            type(exc).__name__,
+        )
+    if conn is not None:
+        params = {}
+        extras = conn.extra_dejson if conn.extra else {}
+        for key, value in extras.items():
+            if key in LIBPQ_URL_PARAMS and isinstance(value, (str, int)):
+                params[key] = str(value)
+        host = conn.host or ""
+        if host.startswith("/"):  # a unix socket directory
+            params["host"], host = host, ""
+        auth = ""
+        if conn.login:
+            auth = quote(conn.login, safe="")
+            if conn.password:
+                auth += ":" + quote(conn.password, safe="")
+            auth += "@"
+        netloc = auth + host + (f":{conn.port}" if conn.port else "")
+        url = f"postgresql://{netloc}/{quote(conn.schema or '', safe='')}"
+        return url + ("?" + urlencode(params) if params else "")
+    url = os.environ.get("DATABASE_URL")
+    if url:
+        return url
+    _fail(
+        f"No warehouse connection: define the Airflow connection {conn_id!r} "
+        "(e.g. AIRFLOW_CONN_SALESFLOW_WAREHOUSE=postgresql://user:pw@host:5432/db) or set DATABASE_URL"
+    )
+
+
+def _redact(url: str) -> str:
+    """The URL without its password, for messages."""
+    from urllib.parse import urlsplit
+
+    try:
+        parts = urlsplit(url)
+        if parts.password:
+            netloc = parts.netloc.replace(":" + parts.password + "@", ":***@")
+            return parts._replace(netloc=netloc).geturl()
+    except ValueError:
+        return "<unparsable url>"
+    return url
+
+
+def _connect(url: str):
+    import psycopg
+
+    try:
+        return psycopg.connect(
+            url, connect_timeout=10, application_name="airflow-sales_pipeline", autocommit=True
+        )
+    except psycopg.OperationalError as exc:
+        # Not an AirflowFailException: a database that is down is what retries are for.
+        detail = str(exc).strip()
+        if _password(url):
+            detail = detail.replace(_password(url), "***")
+        raise RuntimeError(f"cannot connect to the warehouse {_redact(url)}: {detail}") from None
+
+
+def _pg_env(url: str) -> dict[str, str]:
+    """Child environment carrying the connection: DATABASE_URL plus the PG* variables
+    (a plain dbt profile reads PGHOST, ...; the salesflow binary and scripts/dbt read
+    DATABASE_URL). Environment variables, unlike arguments, are not visible to other users."""
+    from urllib.parse import parse_qs, unquote, urlsplit
+
+    env = dict(os.environ)
+    for key in ("PGHOST", "PGPORT", "PGUSER", "PGPASSWORD", "PGDATABASE", "PGSSLMODE"):
+        env.pop(key, None)
+    env["DATABASE_URL"] = url
+    parts = urlsplit(url)
+    query = {k: v[-1] for k, v in parse_qs(parts.query).items()}
+    host = parts.hostname or query.get("host")
+    if host:
+        env["PGHOST"] = host
+    if parts.port:
+        env["PGPORT"] = str(parts.port)
+    if parts.username:
+        env["PGUSER"] = unquote(parts.username)
+    if parts.password:
+        env["PGPASSWORD"] = unquote(parts.password)
+    if parts.path.strip("/"):
+        env["PGDATABASE"] = unquote(parts.path.strip("/"))
+    if "sslmode" in query:
+        env["PGSSLMODE"] = query["sslmode"]
+    env.setdefault("DBT_SEND_ANONYMOUS_USAGE_STATS", "false")
+    return env
+
+
+def _run(cmd: list[str], env: dict[str, str], what: str, secret: str) -> int:
+    """Run cmd, streaming its output into the task log line by line; returns the exit code."""
+    import subprocess
+
+    log.info("%s: %s", what, " ".join(cmd))
+    with subprocess.Popen(
+        cmd,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        stdin=subprocess.DEVNULL,
+        text=True,
+        errors="replace",
+        bufsize=1,
+    ) as proc:
+        assert proc.stdout is not None
+        for line in proc.stdout:
+            line = line.rstrip("\n")
+            if secret and secret in line:  # defence in depth: the tools redact already
+                line = line.replace(secret, "***")
+            log.info("%s", line)
+        return proc.wait()
+
+
+def _sha256(path: Path) -> str:
+    import hashlib
+
+    digest = hashlib.sha256()
+    with path.open("rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def _password(url: str) -> str:
+    from urllib.parse import unquote, urlsplit
+
+    try:
+        return unquote(urlsplit(url).password or "")
+    except ValueError:
+        return ""
+
+
+LEDGER_COLUMNS = (
+    "load_id",
+    "source_path",
+    "file_sha256",
+    "status",
+    "rows_read",
+    "rows_loaded",
+    "rows_updated",
+    "rows_unchanged",
+    "rows_duplicate",
+    "rows_rejected",
+    "error",
+)
+
+
+def _dbt_layer(layer: str) -> None:
+    select_default, exclude_default = DBT_LAYERS[layer]
+    key = layer.upper()
+    select = os.environ.get(f"SALESFLOW_DBT_{key}_SELECT", select_default).split()
+    exclude = os.environ.get(f"SALESFLOW_DBT_{key}_EXCLUDE", exclude_default).split()
+    dbt = _setting_path("SALESFLOW_DBT", _REPO / "scripts" / "dbt")
+    if not os.access(dbt, os.X_OK):
+        _fail(f"dbt executable {dbt} not found or not executable: set SALESFLOW_DBT")
+    cmd = [str(dbt), "build", "--select", *select]
+    if exclude:
+        cmd += ["--exclude", *exclude]
+    cmd += ["--indirect-selection", "buildable"]
+    project_dir = os.environ.get("SALESFLOW_DBT_PROJECT_DIR")
+    if project_dir:
+        cmd += [
+            "--project-dir",
+            project_dir,
+            "--profiles-dir",
+            os.environ.get("SALESFLOW_DBT_PROFILES_DIR", project_dir),
+        ]
+    url = _database_url()
+    code = _run(cmd, _pg_env(url), f"dbt {layer}", _password(url))
+    if code != 0:
+        raise RuntimeError(
+            f"dbt build of the {layer} layer failed (exit code {code}); see the dbt output above"
+        )
+
+
+# --------------------------------------------------------------------------- the steps
+# Module-level so that tests can exercise them without a DAG run.
+
+
+def discover(landing: Path) -> list[dict]:
+    """Files in `landing` whose sha256 has no succeeded load in the ledger, oldest name first."""
+    if not landing.is_dir():
+        _fail(f"landing directory {landing} does not exist (set SALESFLOW_LANDING_DIR)")
+    candidates = sorted(
+        p
+        for p in landing.iterdir()
+        if p.is_file()
+        and not p.name.startswith(".")
+        and p.name.lower().endswith((".csv", ".csv.gz"))
+    )
+    files, seen = [], {}
+    for path in candidates:
+        sha = _sha256(path)
+        if sha in seen:
+            log.info("%s has the same content as %s: loading it once", path.name, seen[sha])
+            continue
+        seen[sha] = path.name
+        files.append(
+            {
+                "path": str(path.resolve()),
+                "name": path.name,
+                "sha256": sha,
+                "bytes": path.stat().st_size,
+            }
+        )
+    log.info("%d candidate file(s) in %s", len(files), landing)
+    if not files:
+        return []
+
+    import psycopg
+
+    with _connect(_database_url()) as conn:
+        try:
+            rows = conn.execute(
+                "select distinct file_sha256 from salesflow.loads "
+                "where status = 'succeeded' and file_sha256 = any(%s)",
+                [[f["sha256"] for f in files]],
+            ).fetchall()
+        except psycopg.errors.UndefinedTable:
+            rows = []  # a fresh database: the binary creates the ledger on its first load
+    loaded = {r[0].lower() for r in rows}
+    new = [f for f in files if f["sha256"] not in loaded]
+    for f in files:
+        if f["sha256"] in loaded:
+            log.info("already loaded (ledger): %s", f["name"])
+    cap = _env_int("SALESFLOW_MAX_FILES_PER_RUN", 500)
+    if len(new) > cap:
+        log.warning("%d new files; loading %d now, the rest in the next runs", len(new), cap)
+        new = new[:cap]
+    log.info("%d new file(s) to ingest: %s", len(new), ", ".join(f["name"] for f in new) or "-")
+    return new
+
+
+def ingest_file(file: dict) -> dict:
+    """Run `salesflow ingest` on one file; map its exit code to retry / fail; return the ledger row."""
+    binary = _setting_path("SALESFLOW_BIN", _REPO / "target" / "release" / "salesflow")
+    if not os.access(binary, os.X_OK):
+        _fail(f"salesflow binary {binary} not found or not executable: set SALESFLOW_BIN")
+    path = Path(file["path"])
+    if not path.is_file():
+        _fail(f"{path} disappeared from the landing directory")
+
+    import psycopg
+
+    url = _database_url()
+    # The load this task makes is the newest ledger row for this sha256 after `before`.
+    with _connect(url) as conn:
+        try:
+            before = conn.execute(
+                "select coalesce(max(load_id), 0) from salesflow.loads"
+            ).fetchone()[0]
+        except psycopg.errors.UndefinedTable:
+            before = 0
+
+    cmd = [str(binary), "ingest", str(path)]
+    per_file = os.environ.get("SALESFLOW_INGEST_MAX_REJECT_RATE")
+    if per_file:
+        cmd += ["--max-reject-rate", per_file]
+    code = _run(cmd, _pg_env(url), "ingest", _password(url))
+    if code == 2:
+        _fail(f"salesflow rejected its arguments (exit 2): {' '.join(cmd)}")
+    if code == 3:
+        # an unusable file (e.g. no recognisable header) or, with --max-reject-rate, too many
+        # rejects: the load was rolled back and the same bytes would fail the same way again
+        _fail(
+            f"{path.name}: data-quality failure (exit 3): the file is invalid or over the reject"
+            " threshold; nothing was loaded. Fix or remove the file; see the output above."
+        )
+    if code == 4:
+        raise RuntimeError("the database is unreachable (exit 4); retrying with backoff")
+    if code != 0:
+        raise RuntimeError(
+            f"salesflow ingest failed (exit {code}); a failed load leaves nothing behind, retrying"
+        )
+
+    with _connect(url) as conn:
+        row = conn.execute(
+            f"select {', '.join(LEDGER_COLUMNS)} from salesflow.loads "
+            "where file_sha256 = %s and load_id > %s order by load_id desc limit 1",
+            [file["sha256"], before],
+        ).fetchone()
+    if row is None:
+        # e.g. the file changed between discovery and load: its new content was loaded under
+        # another sha256. The next run's discovery sees the ledger as it is then.
+        log.warning("no ledger row for %s (sha256 %s) after the load", path.name, file["sha256"])
+        return {
+            "name": file["name"],
+            "path": file["path"],
+            "sha256": file["sha256"],
+            "load_id": None,
+        }
+    load = dict(zip(LEDGER_COLUMNS, row, strict=True))
+    load["name"] = file["name"]
+    log.info(
+        "%s: load %s %s, read %s, loaded %s, updated %s, unchanged %s, duplicate %s, rejected %s",
+        path.name,
+        load["load_id"],
+        load["status"],
+        load["rows_read"],
+        load["rows_loaded"],
+        load["rows_updated"],
+        load["rows_unchanged"],
+        load["rows_duplicate"],
+        load["rows_rejected"],
+    )
+    return load
+
+
+def judge_loads(load_ids: list, threshold: float) -> dict:
+    """The quality gate: fails (no retry) when a succeeded load rejected more than `threshold`
+    of the rows it read. Skipped loads (file loaded before) are not judged again."""
+    load_ids = [i for i in load_ids if i is not None]
+    summary = {
+        "load_ids": load_ids,
+        "rows_read": 0,
+        "rows_rejected": 0,
+        "reject_rate": 0.0,
+        "threshold": threshold,
+    }
+    if not load_ids:
+        return summary
+    with _connect(_database_url()) as conn:
+        ledger = conn.execute(
+            "select load_id, source_path, status, rows_read, rows_rejected "
+            "from salesflow.loads where load_id = any(%s) order by load_id",
+            [load_ids],
+        ).fetchall()
+        reasons = dict(
+            conn.execute(
+                "select load_id, string_agg(reason || ' x' || n, ', ' order by n desc, reason) from ("
+                "  select load_id, reason, count(*) as n"
+                "  from raw.sales_rejects, unnest(reasons) as reason"
+                "  where load_id = any(%s) group by load_id, reason) r group by load_id",
+                [load_ids],
+            ).fetchall()
+        )
+    breaches = []
+    for load_id, source, status, read, rejected in ledger:
+        name = Path(source).name
+        if status != "succeeded":
+            log.info("load %s (%s): %s, not judged", load_id, name, status)
+            continue
+        rate = rejected / read if read else 0.0
+        summary["rows_read"] += read
+        summary["rows_rejected"] += rejected
+        why = f" [{reasons[load_id]}]" if load_id in reasons else ""
+        log.info(
+            "load %s %s: %d of %d rows rejected (%.2f%%)%s",
+            load_id,
+            name,
+            rejected,
+            read,
+            100 * rate,
+            why,
+        )
+        if rate > threshold:
+            breaches.append(
+                f"{name} (load {load_id}): {rejected}/{read} rows rejected = {100 * rate:.2f}%{why}"
+            )
+    if summary["rows_read"]:
+        summary["reject_rate"] = summary["rows_rejected"] / summary["rows_read"]
+    if breaches:
+        _fail(
+            f"quality gate: reject rate over {100 * threshold:g}% in {len(breaches)} load(s): "
+            + "; ".join(breaches)
+            + ". The rows are quarantined in raw.sales_rejects; the marts are consistent with raw.sales"
+            " but are not published."
+        )
+    log.info(
+        "quality gate passed: %d of %d rows rejected, threshold %g per load",
+        summary["rows_rejected"],
+        summary["rows_read"],
+        threshold,
+    )
+    return summary
+
+
+# --------------------------------------------------------------------------- the DAG
+
+# dbt failures are mostly deterministic (a failing test): one retry covers a database blip.
+DBT_TASK_ARGS = {
+    "retries": _env_int("SALESFLOW_DBT_RETRIES", 1),
+    "retry_delay": timedelta(seconds=30),
+    "execution_timeout": timedelta(hours=1),
+}
+
+
+@dag(
+    dag_id=DAG_ID,
+    description="Landing CSV files -> salesflow ingest -> dbt warehouse -> quality gate -> marts Asset",
+    schedule=_schedule(),
+    start_date=datetime(2024, 1, 1, tzinfo=UTC),
+    catchup=False,
+    max_active_runs=1,  # two runs would discover the same files; the binary would skip, but why race
+    tags=["salesflow"],
+    doc_md=__doc__,
+    params={
+        "landing_dir": Param(
+            None,
+            type=["null", "string"],
+            description="Landing directory for this run (default: SALESFLOW_LANDING_DIR)",
+        ),
+        "max_reject_rate": Param(
+            None,
+            type=["null", "number"],
+            minimum=0,
+            maximum=1,
+            description="Quality gate threshold 0..1 (default: SALESFLOW_MAX_REJECT_RATE or 0.05)",
+        ),
+    },
+    default_args={"owner": "salesflow", "retries": 0},
+)
+def sales_pipeline():
+    @task(retries=2, retry_delay=timedelta(seconds=20), retry_exponential_backoff=2.0)
+    def discover_files(params=None) -> list[dict]:
+        """New files in the landing directory: those whose sha256 has no succeeded load."""
+        landing = params.get("landing_dir") or _setting_path(
+            "SALESFLOW_LANDING_DIR", _REPO / ".local" / "landing"
+        )
+        return discover(Path(landing))
+
+    @task(
+        pool=os.environ.get("SALESFLOW_INGEST_POOL", "salesflow_ingest"),
+        max_active_tis_per_dagrun=_env_int("SALESFLOW_INGEST_CONCURRENCY", 2),
+        retries=_env_int("SALESFLOW_INGEST_RETRIES", 4),
+        retry_delay=timedelta(seconds=_env_int("SALESFLOW_INGEST_RETRY_DELAY_SECONDS", 30)),
+        retry_exponential_backoff=2.0,
+        max_retry_delay=timedelta(minutes=15),
+        execution_timeout=timedelta(hours=2),
+        map_index_template="{{ salesflow_file }}",
+    )
+    def ingest(file: dict) -> dict:
+        """Load one file with the salesflow binary; returns its ledger row."""
+        from airflow.sdk import get_current_context
+
+        # the label of this mapped instance in the UI (map_index_template)
+        get_current_context()["salesflow_file"] = file["name"]
+        return ingest_file(file)
+
+    # Loads that succeeded are built even when another file of the run failed (that file is
+    # retried by the next run); the failed load still fails the run (quality_gate is
+    # upstream_failed), so the Asset is not published. No new file: skipped.
+    @task(trigger_rule="all_done_min_one_success", **DBT_TASK_ARGS)
+    def dbt_staging():
+        """dbt build (models + tests) of the staging layer."""
+        _dbt_layer("staging")
+
+    @task(**DBT_TASK_ARGS)
+    def dbt_dimensions():
+        """dbt build of the SCD2 dimensions (and snapshots, if any), with their tests."""
+        _dbt_layer("dimensions")
+
+    @task(**DBT_TASK_ARGS)
+    def dbt_facts_marts():
+        """dbt build of the fact table and the marts, with their tests and the reconciliation tests."""
+        _dbt_layer("marts")
+
+    @task
+    def quality_gate(loads, params=None) -> dict:
+        """Fail the run when a load of this run rejected more than max_reject_rate of its rows."""
+        threshold = params.get("max_reject_rate")
+        if threshold is None:
+            threshold = float(os.environ.get("SALESFLOW_MAX_REJECT_RATE", "0.05"))
+        # index access up to len(): iterating a mapped XCom probes one past the end (logged as an error)
+        results = [loads[i] for i in range(len(loads))]
+        return judge_loads([r.get("load_id") for r in results if r], float(threshold))
+
+    @task(outlets=[MARTS_ASSET])
+    def publish_marts(summary: dict) -> None:
+        """Emit the marts Asset event (downstream DAGs scheduled on it run next)."""
+        from airflow.sdk import get_current_context
+
+        get_current_context()["outlet_events"][MARTS_ASSET].extra = {
+            "load_ids": summary["load_ids"],
+            "rows_read": summary["rows_read"],
+            "rows_rejected": summary["rows_rejected"],
+        }
+        log.info("published %s for loads %s", MARTS_ASSET.name, summary["load_ids"])
+
+    files = discover_files()
+    loads = ingest.expand(file=files)
+    staging, dimensions, marts = dbt_staging(), dbt_dimensions(), dbt_facts_marts()
+    gate = quality_gate(loads)
+    loads >> staging >> dimensions >> marts >> gate
+    publish_marts(gate)
+
+
+sales_pipeline()

@@ -1,0 +1,374 @@
+"""The DAG's shape and its steps, without running the pipeline.
+
+Parsing tests need no database. The step tests (discovery, the ingest exit-code policy, the
+quality gate) run against a fresh database on the test server, with the ledger created from
+migrations/0001_init.sql and a stand-in for the salesflow binary, so they do not depend on the
+Rust build; the end-to-end tests (test_e2e.py) run the real binary and dbt.
+"""
+
+from __future__ import annotations
+
+import gzip
+import json
+import os
+import shutil
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+from conftest import DAGS, REPO, last_run_states
+
+DAG_ID = "sales_pipeline"
+
+
+@pytest.fixture(scope="module")
+def dagbag():
+    from airflow.dag_processing.dagbag import DagBag
+
+    return DagBag(dag_folder=str(DAGS))
+
+
+@pytest.fixture(scope="module")
+def dag(dagbag):
+    return dagbag.dags[DAG_ID]
+
+
+# ---------------------------------------------------------------------------- parsing
+
+
+def test_dagbag_imports_without_errors(dagbag):
+    assert dagbag.import_errors == {}
+    assert DAG_ID in dagbag.dags
+
+
+def test_task_graph_follows_the_data(dag):
+    upstream = {t.task_id: set(t.upstream_task_ids) for t in dag.tasks}
+    assert upstream == {
+        "discover_files": set(),
+        "ingest": {"discover_files"},
+        "dbt_staging": {"ingest"},
+        "dbt_dimensions": {"dbt_staging"},
+        "dbt_facts_marts": {"dbt_dimensions"},
+        "quality_gate": {"dbt_facts_marts", "ingest"},
+        "publish_marts": {"quality_gate"},
+    }
+
+
+def test_ingest_is_mapped_pooled_and_retried_with_backoff(dag):
+    from airflow.sdk.definitions.mappedoperator import MappedOperator
+
+    ingest = dag.get_task("ingest")
+    assert isinstance(ingest, MappedOperator)
+    assert ingest.pool == "salesflow_ingest"
+    assert ingest.retries >= 3
+    assert ingest.retry_exponential_backoff >= 2
+    assert ingest.max_retry_delay is not None
+    assert ingest.max_active_tis_per_dagrun >= 1
+    # dbt layers and the gate are not mapped; the gate never retries (a data verdict is final)
+    assert not isinstance(dag.get_task("dbt_staging"), MappedOperator)
+    assert dag.get_task("quality_gate").retries == 0
+    # loads that succeeded are built even when another file of the run failed
+    assert dag.get_task("dbt_staging").trigger_rule == "all_done_min_one_success"
+    assert dag.get_task("dbt_dimensions").trigger_rule == "all_success"
+
+
+def test_marts_asset_is_published_only_by_the_last_task(dag):
+    outlets = {t.task_id: [o.name for o in t.outlets] for t in dag.tasks if t.outlets}
+    assert outlets == {"publish_marts": ["salesflow_marts"]}
+
+
+def test_dag_settings(dag):
+    assert dag.max_active_runs == 1
+    assert dag.catchup is False
+    assert set(dag.params.keys()) == {"landing_dir", "max_reject_rate"}
+    assert dag.params["landing_dir"] is None  # default comes from SALESFLOW_LANDING_DIR at run time
+
+
+def test_parse_is_fast_does_no_work_and_reads_settings_from_the_environment():
+    """Parsing the DAG file must not hash files, connect to a database or run processes; the
+    few settings read at parse time come from the environment (here: pool and schedule)."""
+    probe = textwrap.dedent(
+        f"""
+        import subprocess, sys, time
+        from airflow.dag_processing.dagbag import DagBag  # airflow itself: not the DAG's cost
+        def forbidden(*a, **k):
+            raise AssertionError("subprocess at parse time")
+        subprocess.Popen = forbidden
+        t = time.perf_counter()
+        bag = DagBag(dag_folder={str(DAGS)!r})
+        took = time.perf_counter() - t
+        assert not bag.import_errors, bag.import_errors
+        assert "psycopg" not in sys.modules, "psycopg imported at parse time"
+        dag = bag.dags["sales_pipeline"]
+        print(took, dag.get_task("ingest").pool, type(dag.timetable).__name__)
+        """
+    )
+    env = dict(os.environ, SALESFLOW_INGEST_POOL="loads", SALESFLOW_SCHEDULE="none")
+    out = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, env=env, timeout=120
+    )
+    assert out.returncode == 0, out.stderr[-3000:]
+    took, pool, timetable = out.stdout.split()[-3:]
+    assert float(took) < 1.0, f"DAG parse took {float(took):.2f} s"
+    assert (pool, timetable) == ("loads", "NullTimetable")
+
+
+def test_dag_file_has_no_import_errors_per_airflow_cli():
+    """`airflow dags list-import-errors --local` exits 1 on import errors, 0 when clean."""
+    airflow = str(Path(sys.executable).parent / "airflow")
+    if not (
+        Path(os.environ["AIRFLOW_HOME"]) / "airflow.db"
+    ).exists():  # normally set up by the runs above
+        subprocess.run([airflow, "db", "migrate"], check=True, capture_output=True, timeout=300)
+    proc = subprocess.run(
+        [airflow, "dags", "list-import-errors", "--local"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "sales_pipeline" not in proc.stdout
+
+
+# ---------------------------------------------------------------------------- helpers
+
+
+def test_connection_from_airflow_connection_or_database_url(monkeypatch):
+    import sales_pipeline as sp
+
+    monkeypatch.setenv("DATABASE_URL", "postgresql://fallback@db.example/fallback")
+    monkeypatch.delenv("AIRFLOW_CONN_SALESFLOW_WAREHOUSE", raising=False)
+    assert sp._database_url() == "postgresql://fallback@db.example/fallback"
+
+    monkeypatch.setenv(
+        "AIRFLOW_CONN_SALESFLOW_WAREHOUSE",
+        "postgresql://sales%40corp:s3cr%2Ft@wh.example:5433/sales?sslmode=require&cursor=dictcursor",
+    )
+    url = sp._database_url()
+    # libpq URL, Airflow-only extras dropped, special characters kept quoted
+    assert url == "postgresql://sales%40corp:s3cr%2Ft@wh.example:5433/sales?sslmode=require"
+    env = sp._pg_env(url)
+    assert env["DATABASE_URL"] == url
+    assert (
+        env["PGHOST"],
+        env["PGPORT"],
+        env["PGUSER"],
+        env["PGPASSWORD"],
+        env["PGDATABASE"],
+        env["PGSSLMODE"],
+    ) == (
+        "wh.example",
+        "5433",
+        "sales@corp",
+        "s3cr/t",
+        "sales",
+        "require",
+    )
+    assert "s3cr" not in sp._redact(url)
+
+
+def write_fake_salesflow(tmp_path: Path, exit_code: int) -> Path:
+    """A stand-in for the binary: records its argv and environment, exits with exit_code."""
+    fake = tmp_path / "salesflow"
+    fake.write_text(
+        f"#!{sys.executable}\n"
+        "import json, os, sys\n"
+        f"json.dump({{'argv': sys.argv, 'database_url': os.environ.get('DATABASE_URL')}}, "
+        f"open({str(tmp_path / 'call.json')!r}, 'w'))\n"
+        "print('fake salesflow: hello from', sys.argv[1])\n"
+        f"sys.exit({exit_code})\n"
+    )
+    fake.chmod(0o755)
+    return fake
+
+
+@pytest.mark.parametrize(
+    ("exit_code", "retried"),
+    [(4, True), (1, True), (2, False), (3, False)],
+    ids=[
+        "db-unreachable-retries",
+        "other-failure-retries",
+        "usage-fails-at-once",
+        "dq-breach-fails-at-once",
+    ],
+)
+def test_ingest_exit_codes(tmp_path, monkeypatch, make_database, use_database, exit_code, retried):
+    import sales_pipeline as sp
+    from airflow.sdk.exceptions import AirflowFailException
+
+    url = use_database(make_database())
+    monkeypatch.setenv("SALESFLOW_BIN", str(write_fake_salesflow(tmp_path, exit_code)))
+    data = tmp_path / "a.csv"
+    data.write_text("SaleID\n1\n")
+    with pytest.raises(Exception) as caught:
+        sp.ingest_file({"path": str(data), "name": "a.csv", "sha256": "x" * 64, "bytes": 9})
+    assert isinstance(caught.value, AirflowFailException) is (not retried), caught.value
+    call = json.loads((tmp_path / "call.json").read_text())
+    assert call["argv"][1:3] == ["ingest", str(data)]
+    assert call["database_url"] == url  # the connection travels in the environment ...
+    assert not any(url in arg or "postgresql://" in arg for arg in call["argv"])  # ... not in argv
+
+
+def migrate_ledger(url: str) -> None:
+    import psycopg
+
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute((REPO / "migrations" / "0001_init.sql").read_text())
+
+
+def add_load(
+    url: str, source: str, sha: str, status: str, read: int = 0, rejected: int = 0, reasons=()
+) -> int:
+    import psycopg
+
+    with psycopg.connect(url, autocommit=True) as conn:
+        load_id = conn.execute(
+            "insert into salesflow.loads (source_path, file_sha256, file_bytes, status, rows_read, rows_loaded,"
+            " rows_rejected) values (%s, %s, 1, %s, %s, %s, %s) returning load_id",
+            [source, sha, status, read, read - rejected, rejected],
+        ).fetchone()[0]
+        for i, reason in enumerate(reasons):
+            conn.execute(
+                "insert into raw.sales_rejects (load_id, source_line, raw_record, reasons, message)"
+                " values (%s, %s, 'x', %s, 'm')",
+                [load_id, i + 2, [reason]],
+            )
+    return load_id
+
+
+def test_discover_lists_new_files_only(tmp_path, make_database, use_database):
+    import sales_pipeline as sp
+
+    url = use_database(make_database())
+    landing = tmp_path / "landing"
+    landing.mkdir()
+    (landing / "b.csv").write_text("SaleID\n2\n")
+    with gzip.open(landing / "c.csv.gz", "wt") as f:
+        f.write("SaleID\n3\n")
+    (landing / "a.csv").write_text("SaleID\n1\n")
+    shutil.copy(landing / "a.csv", landing / "a-resent.csv")  # same bytes, new name
+    (landing / ".incoming.csv").write_text("SaleID\n4\n")  # hidden: still being written
+    (landing / "d.csv.part").write_text("SaleID\n5\n")  # partial upload
+    (landing / "notes.txt").write_text("not data")
+
+    # fresh database: no ledger yet, everything is new
+    found = sp.discover(landing)
+    assert [f["name"] for f in found] == ["a-resent.csv", "b.csv", "c.csv.gz"]
+    assert all(len(f["sha256"]) == 64 and Path(f["path"]).is_absolute() for f in found)
+
+    migrate_ledger(url)
+    sha = {f["name"]: f["sha256"] for f in found}
+    add_load(url, "a-resent.csv", sha["a-resent.csv"], "succeeded", read=1)
+    add_load(url, "b.csv", sha["b.csv"], "failed", read=1)  # failed loads are retried
+    add_load(url, "c.csv.gz", sha["c.csv.gz"].upper(), "running")
+    assert [f["name"] for f in sp.discover(landing)] == ["b.csv", "c.csv.gz"]
+
+
+def test_discover_fails_clearly_without_landing_dir(tmp_path, use_database):
+    import sales_pipeline as sp
+    from airflow.sdk.exceptions import AirflowFailException
+
+    use_database("postgresql://nobody@127.0.0.1:1/none")
+    with pytest.raises(AirflowFailException, match="landing directory"):
+        sp.discover(tmp_path / "missing")
+
+
+def test_quality_gate(make_database, use_database):
+    import sales_pipeline as sp
+    from airflow.sdk.exceptions import AirflowFailException
+
+    url = use_database(make_database())
+    migrate_ledger(url)
+    good = add_load(
+        url,
+        "/landing/ref.csv",
+        "a" * 64,
+        "succeeded",
+        read=1005,
+        rejected=1,
+        reasons=["quantity_not_positive"],
+    )
+    empty = add_load(url, "/landing/empty.csv", "b" * 64, "succeeded", read=0)
+    skipped = add_load(url, "/landing/again.csv", "c" * 64, "skipped", read=50, rejected=50)
+    bad = add_load(
+        url,
+        "/landing/bad.csv",
+        "d" * 64,
+        "succeeded",
+        read=10,
+        rejected=3,
+        reasons=["quantity_not_positive", "quantity_not_positive", "channel_invalid"],
+    )
+
+    summary = sp.judge_loads([good, empty, skipped, None], 0.05)
+    assert (summary["rows_read"], summary["rows_rejected"]) == (1005, 1)
+
+    with pytest.raises(AirflowFailException) as caught:
+        sp.judge_loads([good, bad], 0.05)
+    message = str(caught.value)
+    assert "bad.csv" in message and "3/10" in message and "ref.csv" not in message
+    assert "quantity_not_positive x2" in message and "channel_invalid x1" in message
+
+    assert sp.judge_loads([good, bad], 0.30)["rows_rejected"] == 4  # 30 % is not *over* 30 %
+    assert sp.judge_loads([], 0.05)["load_ids"] == []
+
+
+def test_one_failing_file_does_not_hold_back_the_others(tmp_path, make_database):
+    """A whole DAG run (scripts/airflow-dag-test) with stand-ins for salesflow and dbt: one
+    file fails for good (exit 2), the other loads; dbt builds, the run fails, nothing is
+    published. Runs without the Rust build; test_e2e.py runs the real thing."""
+    url = make_database()
+    migrate_ledger(url)
+    fake = tmp_path / "salesflow"
+    fake.write_text(
+        f"#!{sys.executable}\n"
+        + textwrap.dedent(
+            """
+            import hashlib, os, sys
+            import psycopg
+            path = sys.argv[2]
+            if "bad" in path:
+                print("salesflow: usage error", file=sys.stderr)
+                sys.exit(2)
+            sha = hashlib.sha256(open(path, "rb").read()).hexdigest()
+            with psycopg.connect(os.environ["DATABASE_URL"], autocommit=True) as conn:
+                conn.execute(
+                    "insert into salesflow.loads (source_path, file_sha256, file_bytes, status,"
+                    " rows_read, rows_loaded) values (%s, %s, 1, 'succeeded', 1, 1)",
+                    [path, sha],
+                )
+            """
+        )
+    )
+    dbt_calls = tmp_path / "dbt-calls"
+    fake_dbt = tmp_path / "dbt"
+    fake_dbt.write_text(f'#!/bin/sh\necho "$*" >> {dbt_calls}\n')
+    for f in (fake, fake_dbt):
+        f.chmod(0o755)
+    landing = tmp_path / "landing"
+    landing.mkdir()
+    (landing / "a-good.csv").write_text("SaleID\n1\n")
+    (landing / "b-bad.csv").write_text("SaleID\n2\n")
+
+    env = dict(os.environ, DATABASE_URL=url, AIRFLOW_CONN_SALESFLOW_WAREHOUSE=url)
+    env.update(SALESFLOW_BIN=str(fake), SALESFLOW_DBT=str(fake_dbt), SALESFLOW_INGEST_RETRIES="0")
+    proc = subprocess.run(
+        [str(REPO / "scripts" / "airflow-dag-test"), str(landing)],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert proc.returncode != 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    assert last_run_states() == {
+        "discover_files": ["success"],
+        "ingest": ["success", "failed"],
+        "dbt_staging": ["success"],
+        "dbt_dimensions": ["success"],
+        "dbt_facts_marts": ["success"],
+        "quality_gate": ["upstream_failed"],
+        "publish_marts": ["upstream_failed"],
+    }, proc.stderr[-5000:]
+    assert len(dbt_calls.read_text().splitlines()) == 3
