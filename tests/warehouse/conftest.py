@@ -96,7 +96,7 @@ def warehouse(request) -> Warehouse:
 
 
 FACT_COLUMNS = ("sale_id, sale_date, product_key, retailer_key, product_id, retailer_id, channel, quantity, "
-                "unit_price, line_amount, currency, product_id_source, dq_flags, load_id, loaded_at")
+                "unit_price, line_amount, currency, product_id_source, load_id")
 
 
 def snapshot(wh: Warehouse, table: str) -> None:

@@ -136,6 +136,35 @@ def test_full_refresh_equals_the_incremental_path(rounds):
     assert wh.one("select count(*) from public.fct_sales_incremental") == 1010
     assert differences(wh, "public.fct_sales_incremental",
                        "(select sale_id, sale_date, product_key, retailer_key, product_id, retailer_id, channel, "
-                       "quantity, unit_price, line_amount, currency, product_id_source, dq_flags, load_id, loaded_at "
+                       "quantity, unit_price, line_amount, currency, product_id_source, load_id "
                        "from marts.fct_sales)") == 0
     assert differences(wh, "public.sales_monthly_incremental", "marts.sales_monthly") == 0
+
+
+@pytest.fixture(scope="module")
+def third_round(rounds):
+    wh, _ = rounds
+    wh.ingest(FIXTURES / "third-round.csv")
+    wh.dbt("build")
+    return wh
+
+
+def test_a_repaired_id_is_resolved_again_when_its_name_becomes_ambiguous(third_round):
+    wh = third_round
+    assert wh.one("select product_id, product_key, product_id_source from marts.fct_sales where sale_id = 1001") == \
+        (None, -1, "unresolved")
+    assert wh.one("select product_id, product_id_source from marts.fct_sales where sale_id = 3001") == (9, "feed")
+    assert wh.rows("select product_id, product_name, channel, revenue, sales_count from marts.sales_monthly "
+                   "where month = '2024-02-01' and product_id is null") == \
+        [(None, "Unknown product", "Offline", money("800.00"), 1)]
+
+
+def test_full_refresh_still_equals_the_incremental_path(third_round):
+    wh = third_round
+    snapshot(wh, "third_round")
+    wh.dbt("build", "--full-refresh")
+    assert differences(wh, "public.fct_sales_third_round",
+                       "(select sale_id, sale_date, product_key, retailer_key, product_id, retailer_id, channel, "
+                       "quantity, unit_price, line_amount, currency, product_id_source, load_id "
+                       "from marts.fct_sales)") == 0
+    assert differences(wh, "public.sales_monthly_third_round", "marts.sales_monthly") == 0

@@ -1,8 +1,10 @@
 """The reference feed through the whole pipeline: ingest, then dbt build, then the numbers the
 issue fixes (1004 facts, 1,753,300.00, sale 1001 -> Blender, the product dimension)."""
+import json
+
 import pytest
 
-from conftest import REFERENCE_CSV, money
+from conftest import REFERENCE_CSV, REPO, money
 
 
 @pytest.fixture(scope="module")
@@ -121,6 +123,22 @@ def test_full_refresh_rebuilds_the_same_keys(built):
     assert built.one("select batch_mode from staging.int_sales_batch") == "full"
 
 
-def test_docs_generate(built):
+def test_docs_generate_and_every_model_and_column_is_described(built):
     proc = built.dbt("docs", "generate")
     assert "Catalog written" in proc.stdout
+    target = REPO / "dbt" / "target"
+    manifest = json.loads((target / "manifest.json").read_text())
+    catalog = json.loads((target / "catalog.json").read_text())
+    missing = []
+    for uid, node in manifest["nodes"].items():
+        if node["resource_type"] != "model" or node["package_name"] != "salesflow":
+            continue
+        if not node["description"].strip():
+            missing.append(f"{node['name']}: no description")
+        documented = {name for name, col in node["columns"].items() if col["description"].strip()}
+        built_columns = {name.lower() for name in catalog["nodes"][uid]["columns"]}
+        missing += [f"{node['name']}.{c}: no description" for c in sorted(built_columns - documented)]
+    for uid, source in manifest["sources"].items():
+        if not source["description"].strip():
+            missing.append(f"{uid}: no description")
+    assert missing == []

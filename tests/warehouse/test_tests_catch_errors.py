@@ -53,3 +53,20 @@ def test_keys_test_catches_a_fact_on_the_wrong_version(built):
     finally:
         built.execute("update marts.fct_sales set product_key = (select product_key from marts.dim_product "
                       "where product_id = 1) where sale_id = 1")
+
+
+def test_unique_counts_duplicates_when_no_unique_index_guarantees_them(built):
+    # with its unique index, fct_sales.sale_id is unique by construction and the test checks
+    # the catalog (macros/tests/unique.sql); without it, it counts, and finds the duplicate
+    index = built.one("""
+        select i.indexrelid::regclass::text from pg_index i
+        join pg_class t on t.oid = i.indrelid
+        join pg_namespace n on n.oid = t.relnamespace and n.nspname = 'marts'
+        join pg_attribute a on a.attrelid = t.oid and a.attnum = i.indkey[0]
+        where t.relname = 'fct_sales' and i.indisunique and a.attname = 'sale_id'""")
+    assert built.dbt("test", "--select", "unique_fct_sales_sale_id").returncode == 0
+    built.execute(f"drop index {index}")
+    built.execute("insert into marts.fct_sales select * from marts.fct_sales where sale_id = 2")
+    proc = built.dbt("test", "--select", "unique_fct_sales_sale_id", expect_ok=False)
+    assert proc.returncode != 0
+    assert "unique_fct_sales_sale_id" in failing_tests(proc)

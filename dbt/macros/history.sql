@@ -1,0 +1,73 @@
+{#- Body of base_sales__attribute_history: every combination of product attributes
+    (product_id, product_name, brand, category) among rows with a product id, and every
+    combination of retailer attributes (retailer_id, retailer_name, channel, location) seen in
+    raw.sales, with the first and last sale date it was seen on, its number of sales and their
+    amount. Both from one pass over the rows (GROUPING SETS).
+
+    Materialized as a table that is rebuilt on every run from its previous state plus the rows
+    of the loads that arrived since (through_load_id is the high-water mark), so a run reads
+    only the new rows however big raw.sales is. It recomputes from all rows on a full refresh,
+    on the first run, and when one of the new loads updated earlier sales (an update can take
+    evidence away, which a min/max merge cannot undo): the result is the same either way. -#}
+{% macro attribute_history() %}
+    {%- set prev = load_relation(this) -%}
+    {%- set upto = salesflow.safe_load_watermark() -%}
+    {%- set mode = 'full' -%}
+    {%- set after = 0 -%}
+    {%- if execute and prev is not none and not flags.FULL_REFRESH -%}
+        {%- set after_value = run_query('select max(through_load_id) from ' ~ prev).columns[0].values()[0] -%}
+        {%- if after_value is not none -%}
+            {%- set after = after_value | int -%}
+            {%- if after > upto -%}{%- set upto = after -%}{%- endif -%}
+            {%- if not salesflow.loads_have_updates(after, upto) -%}
+                {%- set mode = 'incremental' -%}
+            {%- endif -%}
+        {%- endif -%}
+    {%- endif -%}
+    {%- if execute -%}
+        {{ log(this.identifier ~ ': ' ~ mode ~ ' (' ~ (after if mode == 'incremental' else 0) ~ ' < load_id <= ' ~ upto ~ ')', info=false) }}
+    {%- endif -%}
+    {%- set product = ['product_id', 'product_name', 'brand', 'category'] -%}
+    {%- set retailer = ['retailer_id', 'retailer_name', 'channel', 'location'] -%}
+    {%- set all_columns = (product + retailer) | join(', ') %}
+with new_combinations as (
+    select
+        case when grouping(product_id, product_name, brand, category) = 0
+             then 'product' else 'retailer' end as kind,
+        {{ all_columns }},
+        min(sale_date) as first_seen,
+        max(sale_date) as last_seen,
+        count(*) as sales_count,
+        sum(price) as sales_amount
+    from {{ source('raw', 'sales') }}
+    where load_id <= {{ upto }}
+      {%- if mode == 'incremental' %}
+      and load_id > {{ after }}
+      {%- endif %}
+    group by grouping sets (({{ product | join(', ') }}), ({{ retailer | join(', ') }}))
+),
+
+combined as (
+    select * from new_combinations
+    -- the product combinations of rows without a product id are not evidence of a product
+    where not (kind = 'product' and product_id is null)
+    {%- if mode == 'incremental' %}
+
+    union all
+
+    select kind, {{ all_columns }}, first_seen, last_seen, sales_count, sales_amount
+    from {{ prev }}
+    {%- endif %}
+)
+
+select
+    kind,
+    {{ all_columns }},
+    min(first_seen) as first_seen,
+    max(last_seen) as last_seen,
+    sum(sales_count)::bigint as sales_count,
+    sum(sales_amount)::numeric(18, 2) as sales_amount,
+    {{ upto }}::bigint as through_load_id
+from combined
+group by kind, {{ all_columns }}
+{% endmacro %}

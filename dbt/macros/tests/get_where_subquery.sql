@@ -1,0 +1,54 @@
+{#- dbt calls this for every test with a `where` config. Two placeholders scope the tests of
+    the big tables to what the latest load or build wrote, so that an incremental build does
+    not re-test millions of unchanged rows:
+      __latest_build__  rows with the latest dbt_updated_at (fct_sales: on a full build that is
+                        every row, on an incremental build the rows it upserted)
+      __latest_load__   rows of the latest succeeded load (raw.sales)
+    With var test_scope=all both mean every row. The values are looked up when the test runs
+    and written into the SQL as literals, so that the planner sees how few rows they select
+    (a parameter would be estimated from the statistics of the last full build: all rows).
+    Other `where` strings work as usual. -#}
+{% macro get_where_subquery(relation) -%}
+    {%- set where = config.get('where') -%}
+    {%- if where -%}
+        {%- set all_rows = var('test_scope', 'batch') == 'all' or not execute -%}
+        {%- if '__latest_build__' in where -%}
+            {%- if all_rows -%}
+                {%- set condition = 'true' -%}
+            {%- else -%}
+                {%- set latest = run_query('select max(dbt_updated_at)::text from ' ~ relation).columns[0].values()[0] -%}
+                {%- set condition = "dbt_updated_at = '" ~ latest ~ "'::timestamptz" if latest is not none else 'false' -%}
+            {%- endif -%}
+            {%- set where = where | replace('__latest_build__', condition) -%}
+        {%- endif -%}
+        {%- if '__latest_load__' in where -%}
+            {%- if all_rows -%}
+                {%- set condition = 'true' -%}
+            {%- else -%}
+                {%- set latest = salesflow.latest_succeeded_load() -%}
+                {%- set condition = 'load_id = ' ~ latest if latest is not none else 'false' -%}
+            {%- endif -%}
+            {%- set where = where | replace('__latest_load__', condition) -%}
+        {%- endif -%}
+        {%- set filtered -%}
+            (select * from {{ relation }} where {{ where }}) dbt_subquery
+        {%- endset -%}
+        {%- do return(filtered) -%}
+    {%- else -%}
+        {%- do return(relation) -%}
+    {%- endif -%}
+{%- endmacro %}
+
+{#- load_id of the latest succeeded load (None when there is none, and while parsing). -#}
+{% macro latest_succeeded_load() %}
+    {%- if not execute -%}{{ return(none) }}{%- endif -%}
+    {%- set value = run_query("select max(load_id) from salesflow.loads where status = 'succeeded'").columns[0].values()[0] -%}
+    {{ return(value | int if value is not none else none) }}
+{% endmacro %}
+
+{#- The latest dbt_updated_at of `relation` as a SQL literal ('null' when empty or parsing). -#}
+{% macro latest_build_literal(relation) %}
+    {%- if not execute -%}{{ return('null') }}{%- endif -%}
+    {%- set value = run_query('select max(dbt_updated_at)::text from ' ~ relation).columns[0].values()[0] -%}
+    {{ return("'" ~ value ~ "'::timestamptz" if value is not none else 'null') }}
+{% endmacro %}

@@ -1,0 +1,63 @@
+{#- Products, SCD type 2 in business time (macros/scd2.sql): a new version whenever a product
+    id is sold under a new (name, brand, category), valid from the first sale date it was seen
+    on. Plus the unknown member (product_key -1) for sales whose product id is missing and
+    could not be resolved from the name. -#}
+{{ config(
+    indexes=[
+        {'columns': ['product_key'], 'unique': True},
+        {'columns': ['product_id', 'valid_from']},
+    ]
+) }}
+
+with through as (
+    select max(through_load_id) as load_id from {{ ref('base_sales__attribute_history') }}
+),
+
+combinations as (
+    select product_id, product_name, brand, category, first_seen
+    from {{ ref('base_sales__attribute_history') }}
+    where kind = 'product'
+
+    union all
+
+    -- sales whose id was repaired from the name are evidence of the product too (few rows:
+    -- the filter on feed_product_id reaches raw.sales' product_id index)
+    select product_id, product_name, brand, category, min(sale_date) as first_seen
+    from {{ ref('stg_sales') }}
+    where feed_product_id is null
+      and product_id is not null
+      and load_id <= (select load_id from through)
+    group by product_id, product_name, brand, category
+),
+
+versions as (
+    {{ salesflow.scd2_versions(
+        'select product_id, product_name, brand, category, min(first_seen) as first_seen
+         from combinations group by product_id, product_name, brand, category',
+        'product_id', ['product_name', 'brand', 'category'], 'product_key') }}
+)
+
+select
+    product_key,
+    product_id,
+    product_name,
+    brand,
+    category,
+    valid_from,
+    valid_to,
+    is_current,
+    version_number::integer as version_number
+from versions
+
+union all
+
+select
+    -1 as product_key,
+    null::bigint as product_id,
+    'Unknown product' as product_name,
+    'Unknown' as brand,
+    'Unknown' as category,
+    {{ salesflow.start_of_time() }} as valid_from,
+    {{ salesflow.end_of_time() }} as valid_to,
+    true as is_current,
+    1 as version_number

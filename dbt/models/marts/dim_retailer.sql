@@ -1,0 +1,42 @@
+{#- Retailers, SCD type 2 in business time (macros/scd2.sql): a new version whenever a
+    retailer id is seen with a new (name, channel, location), valid from the first sale date
+    it was seen on. Plus the unknown member (retailer_key -1) for sales without a retailer id. -#}
+{{ config(
+    indexes=[
+        {'columns': ['retailer_key'], 'unique': True},
+        {'columns': ['retailer_id', 'valid_from']},
+    ]
+) }}
+
+with versions as (
+    {{ salesflow.scd2_versions(
+        'select retailer_id, retailer_name, channel, location, first_seen
+         from ' ~ ref('base_sales__attribute_history') ~ '
+         where kind = \'retailer\' and retailer_id is not null',
+        'retailer_id', ['retailer_name', 'channel', 'location'], 'retailer_key') }}
+)
+
+select
+    retailer_key,
+    retailer_id,
+    retailer_name,
+    channel,
+    location,
+    valid_from,
+    valid_to,
+    is_current,
+    version_number::integer as version_number
+from versions
+
+union all
+
+select
+    -1 as retailer_key,
+    null::bigint as retailer_id,
+    'Unknown retailer' as retailer_name,
+    'Unknown' as channel,
+    null::text as location,
+    {{ salesflow.start_of_time() }} as valid_from,
+    {{ salesflow.end_of_time() }} as valid_to,
+    true as is_current,
+    1 as version_number

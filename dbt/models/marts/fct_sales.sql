@@ -1,0 +1,72 @@
+{#- Sales facts, one row per sale (sale_id), with the keys of the product and retailer
+    versions valid on the sale date.
+
+    Incremental: merged on sale_id (strategy 'upsert', macros/upsert_strategy.sql: INSERT ...
+    ON CONFLICT (sale_id) DO UPDATE, one unique-index probe per changed row). A full build joins all of staging to the dimensions in one
+    set-based pass (hash joins on the natural key with the date range as a join filter; no
+    DISTINCT, no window functions). An incremental build merges the 'insert' rows of
+    int_sales_changes: the sales of the loads that arrived since the last build (selected by
+    load_id, so late-arriving and re-sent sales are taken in), plus re-keyed and re-resolved
+    rows. Every row written by a build gets that build's dbt_updated_at; the tests of this
+    model check those rows (the whole table on a full build; var test_scope=all: always).
+
+    Indexes (created with the table; kept up to date by the merges):
+    - sale_id (unique): the upsert's conflict target; enforces one row per sale
+    - (product_key, sale_date), (retailer_key, sale_date): product / retailer queries with or
+      without a date range; also how a build finds facts that a new dimension version re-keys
+    - sale_date (BRIN): date-range queries; a full build writes the fact in month order (it
+      reads raw.sales partition by partition), so a block-range index is small, cheap to
+      build and selective
+    - load_id (BRIN): lineage ("what did load N bring"); rows arrive in load order, so a
+      block-range index does (the batch's high-water mark is kept by int_sales_batch)
+    - dbt_updated_at: the rows of the latest build (tests, sales_monthly's consistency check) -#}
+-- depends_on: {{ ref('int_sales_changes') }}
+{{ config(
+    materialized='incremental',
+    unique_key='sale_id',
+    incremental_strategy='upsert',
+    on_schema_change='fail',
+    indexes=[
+        {'columns': ['sale_id'], 'unique': True},
+        {'columns': ['product_key', 'sale_date']},
+        {'columns': ['retailer_key', 'sale_date']},
+        {'columns': ['sale_date'], 'type': 'brin'},
+        {'columns': ['load_id'], 'type': 'brin'},
+        {'columns': ['dbt_updated_at']},
+    ],
+    post_hook=["{% if is_incremental() %}select 1{% else %}analyze {{ this }}{% endif %}"]
+) }}
+
+{%- if is_incremental() %}
+{%- set b = salesflow.batch_info() -%}
+{%- set current_version = run_query('select max(dbt_updated_at)::text from ' ~ this).columns[0].values()[0] if execute -%}
+{%- set batch_applies = b.mode == 'incremental' and current_version == b.fct_version_before -%}
+{%- if execute and not batch_applies -%}
+    {{ log("fct_sales: int_sales_changes was computed against another state of fct_sales "
+           ~ "(batch " ~ b.mode ~ ", fact version " ~ current_version ~ " vs " ~ b.fct_version_before
+           ~ "); nothing merged. Build it together with its parents: dbt build -s +fct_sales", info=true) }}
+{%- endif %}
+
+select
+    {{ salesflow.fct_sales_columns() }},
+    '{{ run_started_at }}'::timestamptz as dbt_updated_at
+from {{ ref('int_sales_changes') }}
+where change_kind = 'insert'
+{%- if not batch_applies %}
+  and false
+{%- endif %}
+
+{%- else %}
+
+with sales as (
+    select *
+    from {{ ref('stg_sales') }}
+    where load_id <= (select to_load_id from {{ ref('int_sales_batch') }})
+)
+
+select
+    keyed.*,
+    '{{ run_started_at }}'::timestamptz as dbt_updated_at
+from ({{ salesflow.with_dimension_keys('sales') }}) as keyed
+
+{%- endif %}

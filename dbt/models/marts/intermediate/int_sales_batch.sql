@@ -1,0 +1,72 @@
+{#- The batch of this build, one row: which loads fct_sales takes in now.
+
+    from_load_id: the highest load whose rows fct_sales holds (its state before this build): the
+    previous batch's to_load_id when the fact applied that batch (or that batch had no new rows
+    and the fact did not change since), else max(load_id) of the fact (a scan, only after a
+    failed or partial build). to_load_id: the highest load that the attribute history (and so
+    the dimensions) has seen. New and
+    updated sales are exactly the rows of raw.sales with from_load_id < load_id <= to_load_id:
+    selected by load id, never by sale date, so late-arriving and re-sent sales are not lost.
+    'full' on the first build and on --full-refresh (the fact is then rebuilt from all rows).
+    fct_version_before (the fact's latest dbt_updated_at) lets the fact and the monthly
+    aggregate check that they apply this batch to the state it was computed against. -#}
+{%- set fct = salesflow.model_relation('fct_sales') -%}
+{%- set full = flags.FULL_REFRESH or fct is none -%}
+{%- set prev = load_relation(this) -%}
+{%- set from_sql = '(select coalesce(max(load_id), 0) from ' ~ fct ~ ')' if fct is not none else '0' -%}
+{%- if execute and not full and prev is not none
+      and 'window_has_rows' in adapter.get_columns_in_relation(prev) | map(attribute='name') | list -%}
+    {%- set check -%}
+        select b.to_load_id
+        from {{ prev }} as b
+        cross join (select max(dbt_updated_at) as version from {{ fct }}) as f
+        where f.version = b.batch_started_at
+           or (f.version is not distinct from b.fct_version_before and not b.window_has_rows)
+    {%- endset -%}
+    {%- set known = run_query(check).columns[0].values() -%}
+    {%- if known | length == 1 -%}
+        {%- set from_sql = known[0] ~ '::bigint' -%}
+    {%- endif -%}
+{%- endif %}
+
+with through as (
+    select max(through_load_id) as load_id from {{ ref('base_sales__attribute_history') }}
+),
+
+window_bounds as (
+    select
+        {%- if full %}
+        0::bigint as from_load_id,
+        null::timestamptz as fct_version_before,
+        {%- else %}
+        {{ from_sql }} as from_load_id,
+        (select max(dbt_updated_at) from {{ fct }}) as fct_version_before,
+        {%- endif %}
+        (select coalesce(load_id, 0) from through)::bigint as through_load_id
+)
+
+select
+    '{{ run_started_at }}'::timestamptz as batch_started_at,
+    '{{ "full" if full else "incremental" }}'::text as batch_mode,
+    from_load_id,
+    greatest(from_load_id, through_load_id) as to_load_id,
+    fct_version_before,
+    exists (
+        select 1 from {{ source('raw', 'sales') }} as sales
+        where sales.load_id > window_bounds.from_load_id
+          and sales.load_id <= window_bounds.through_load_id
+    ) as window_has_rows,
+    exists (
+        select 1 from {{ ref('stg_loads') }} as loads
+        where loads.load_id > window_bounds.from_load_id
+          and loads.load_id <= window_bounds.through_load_id
+          and loads.status = 'succeeded'
+          and loads.rows_updated > 0
+    ) as has_updates,
+    (
+        select count(*) from {{ ref('stg_loads') }} as loads
+        where loads.load_id > window_bounds.from_load_id
+          and loads.load_id <= window_bounds.through_load_id
+          and loads.status = 'succeeded'
+    ) as loads_in_batch
+from window_bounds

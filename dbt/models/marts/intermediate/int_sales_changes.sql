@@ -1,0 +1,153 @@
+{#- The change set of this build: what fct_sales must become, and what it was.
+
+    change_kind 'insert': a new version of a fact row (merged into fct_sales on sale_id);
+    change_kind 'delete': the row it replaces, as fct_sales holds it now (a sale that is new
+    to the fact has none). sales_monthly's cells add the inserts and subtract the deletes, so
+    re-sent and late sales move the monthly figures exactly, without re-aggregating the fact.
+
+    Rows come from:
+    - new and updated sales: raw rows of the loads in the batch (int_sales_batch), by load_id;
+    - sales whose product id was repaired from the name: looked up again on every build (the
+      name -> id lookup changes as products arrive); they are few;
+    - facts whose dimension version changed under them: a new version of their product or
+      retailer (e.g. a brand change) now covers their date, or a version they point at is
+      gone. Found by index probes per dimension version (fct_sales' (product_key, sale_date)
+      and (retailer_key, sale_date) indexes), so nothing scans the whole fact.
+    Rows whose new version equals the current one are left out.
+    Empty on a full build (the fact is then rebuilt from staging). -#}
+-- depends_on: {{ ref('stg_sales') }}
+-- depends_on: {{ ref('dim_product') }}
+-- depends_on: {{ ref('dim_retailer') }}
+{%- set b = salesflow.batch_info() -%}
+{%- set fct = salesflow.model_relation('fct_sales') -%}
+{%- set cols = salesflow.fct_sales_column_types() | map(attribute=0) | list -%}
+
+{%- if b.mode != 'incremental' or fct is none %}
+
+with no_sales as (
+    select * from {{ ref('stg_sales') }} where false
+)
+
+select 'insert'::text as change_kind, keyed.*
+from ({{ salesflow.with_dimension_keys('no_sales') }}) as keyed
+
+{%- else %}
+
+with recursive
+
+window_sales as (
+    select * from {{ ref('stg_sales') }}
+    where load_id > {{ b.from_load_id }} and load_id <= {{ b.to_load_id }}
+),
+
+repaired_sales as (
+    select * from {{ ref('stg_sales') }}
+    where feed_product_id is null and load_id <= {{ b.from_load_id }}
+),
+
+keyed_window as (
+    {{ salesflow.with_dimension_keys('window_sales') }}
+),
+
+keyed_repaired as (
+    {{ salesflow.with_dimension_keys('repaired_sales') }}
+),
+
+{%- for dim, key, nat in [('dim_product', 'product_key', 'product_id'),
+                          ('dim_retailer', 'retailer_key', 'retailer_id')] %}
+
+-- facts whose {{ dim }} version no longer covers their sale date
+{{ key }}_out_of_window as (
+    select f.sale_id
+    from {{ ref(dim) }} as d
+    cross join lateral (
+        select f.sale_id from {{ fct }} as f
+        where f.{{ key }} = d.{{ key }} and f.sale_date < d.valid_from
+        union all
+        select f.sale_id from {{ fct }} as f
+        where f.{{ key }} = d.{{ key }} and f.sale_date >= d.valid_to
+    ) as f
+),
+
+-- the distinct {{ key }}s of the fact, by a loose index scan (one probe per key)
+fact_{{ key }}s({{ key }}) as (
+    (select {{ key }} from {{ fct }} order by {{ key }} limit 1)
+    union all
+    select (
+        select f.{{ key }} from {{ fct }} as f
+        where f.{{ key }} > k.{{ key }} order by f.{{ key }} limit 1)
+    from fact_{{ key }}s as k
+    where k.{{ key }} is not null
+),
+
+-- facts pointing at a version that no longer exists
+{{ key }}_gone as (
+    select f.sale_id
+    from fact_{{ key }}s as k
+    join {{ fct }} as f on f.{{ key }} = k.{{ key }}
+    where k.{{ key }} is not null
+      and not exists (select 1 from {{ ref(dim) }} as d where d.{{ key }} = k.{{ key }})
+),
+{%- endfor %}
+
+rekey_ids as (
+    select sale_id from product_key_out_of_window
+    union
+    select sale_id from product_key_gone
+    union
+    select sale_id from retailer_key_out_of_window
+    union
+    select sale_id from retailer_key_gone
+),
+
+-- (lateral lookups below: one probe of fct_sales' unique sale_id index per row; a plain join
+-- would let the planner hash the whole fact)
+rekey_sales as (
+    select f.*
+    from rekey_ids as k
+    cross join lateral (select * from {{ fct }} as f where f.sale_id = k.sale_id) as f
+    where not exists (select 1 from window_sales as w where w.sale_id = k.sale_id)
+      and not exists (select 1 from repaired_sales as r where r.sale_id = k.sale_id)
+),
+
+keyed_rekey as (
+    {{ salesflow.with_dimension_keys('rekey_sales') }}
+),
+
+pairs as (
+    {%- if b.has_updates %}
+    -- some loads of the batch updated earlier sales: look up what the fact holds for them
+    select n.*, {% for c in cols %}o.{{ c }} as old_{{ c }}{{ ', ' if not loop.last }}{% endfor %}
+    from keyed_window as n
+    left join lateral (select * from {{ fct }} as f where f.sale_id = n.sale_id) as o on true
+    {%- else %}
+    -- the loads of the batch only added sales (the ledger counts no updates): all are new
+    select n.*, {% for name, type in salesflow.fct_sales_column_types() %}null::{{ type }} as old_{{ name }}{{ ', ' if not loop.last }}{% endfor %}
+    from keyed_window as n
+    {%- endif %}
+
+    union all
+
+    select n.*, {% for c in cols %}o.{{ c }} as old_{{ c }}{{ ', ' if not loop.last }}{% endfor %}
+    from (select * from keyed_repaired union all select * from keyed_rekey) as n
+    left join lateral (select * from {{ fct }} as f where f.sale_id = n.sale_id) as o on true
+),
+
+changed as (
+    select *
+    from pairs
+    where old_sale_id is null
+       or ({{ cols | join(', ') }})
+          is distinct from ({% for c in cols %}old_{{ c }}{{ ', ' if not loop.last }}{% endfor %})
+)
+
+select 'insert'::text as change_kind, {{ salesflow.fct_sales_columns() }}
+from changed
+
+union all
+
+select 'delete'::text as change_kind, {{ salesflow.fct_sales_columns('old_') }}
+from changed
+where old_sale_id is not null
+
+{%- endif %}

@@ -1,0 +1,87 @@
+{#- sales_monthly before the product names are attached: (month, product_key, channel) with
+    quantity, revenue and number of sales. Rebuilt on every run from its previous state plus this
+    build's change set (inserts added, the rows they replace subtracted), so an incremental
+    build costs the size of the change, not of the fact. Recomputed from fct_sales on a full
+    build, and whenever its previous state does not match the fact the change set was applied
+    to (fct_version: the fact's dbt_updated_at that the cells reflect), e.g. after a failed or
+    partial build: the result is the same either way. -#}
+-- depends_on: {{ ref('int_sales_batch') }}
+-- depends_on: {{ ref('int_sales_changes') }}
+{%- set prev = load_relation(this) -%}
+{%- set additive = false -%}
+{%- if execute and prev is not none and not flags.FULL_REFRESH -%}
+    {%- set check -%}
+        select
+            b.batch_mode = 'incremental'
+            and (select max(fct_version) from {{ prev }}) is not distinct from b.fct_version_before
+            and (
+                (select max(dbt_updated_at) from {{ ref('fct_sales') }}) = b.batch_started_at
+                or (
+                    (select max(dbt_updated_at) from {{ ref('fct_sales') }}) is not distinct from b.fct_version_before
+                    and not exists (select 1 from {{ ref('int_sales_changes') }})
+                )
+            )
+        from {{ ref('int_sales_batch') }} as b
+    {%- endset -%}
+    {%- set additive = run_query(check).columns[0].values()[0] -%}
+{%- endif -%}
+{%- if execute -%}
+    {{ log('int_sales_monthly_cells: ' ~ ('adding the change set' if additive else 'recomputing from fct_sales'), info=false) }}
+{%- endif %}
+
+{%- if additive %}
+
+with changes as (
+    select
+        date_trunc('month', sale_date)::date as month,
+        product_key,
+        channel,
+        case when change_kind = 'insert' then 1 else -1 end as sign,
+        quantity,
+        line_amount
+    from {{ ref('int_sales_changes') }}
+),
+
+combined as (
+    select month, product_key, channel, quantity::bigint, revenue, sales_count
+    from {{ prev }}
+
+    union all
+
+    select
+        month,
+        product_key,
+        channel,
+        sum(sign * quantity)::bigint,
+        sum(sign * line_amount),
+        sum(sign)::bigint
+    from changes
+    group by month, product_key, channel
+)
+
+select
+    month,
+    product_key,
+    channel,
+    sum(quantity)::bigint as quantity,
+    sum(revenue)::numeric(18, 2) as revenue,
+    sum(sales_count)::bigint as sales_count,
+    (select max(dbt_updated_at) from {{ ref('fct_sales') }}) as fct_version
+from combined
+group by month, product_key, channel
+having sum(sales_count) <> 0
+
+{%- else %}
+
+select
+    date_trunc('month', sale_date)::date as month,
+    product_key,
+    channel,
+    sum(quantity)::bigint as quantity,
+    sum(line_amount)::numeric(18, 2) as revenue,
+    count(*)::bigint as sales_count,
+    (select max(dbt_updated_at) from {{ ref('fct_sales') }}) as fct_version
+from {{ ref('fct_sales') }}
+group by 1, 2, 3
+
+{%- endif %}

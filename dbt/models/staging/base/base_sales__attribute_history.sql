@@ -1,0 +1,6 @@
+{#- Every product and retailer attribute combination seen in raw.sales, with when it was first
+    and last seen: the name -> id lookup of stg_sales' product-id repair, the history behind
+    the SCD2 versions of dim_product and dim_retailer, and dim_date's range. One pass over the
+    new rows per run; see macros/history.sql. -#}
+{{ config(materialized='table') }}
+{{ salesflow.attribute_history() }}

@@ -1,0 +1,19 @@
+-- The load ledger: one row per attempt to load one file, with its outcome counts.
+select
+    load_id,
+    source_path,
+    file_sha256,
+    file_bytes,
+    status,
+    rows_read,
+    rows_loaded,
+    rows_updated,
+    rows_unchanged,
+    rows_duplicate,
+    rows_rejected,
+    case when rows_read > 0 then rows_rejected::numeric / rows_read end as reject_rate,
+    started_at,
+    finished_at,
+    finished_at - started_at as duration,
+    error
+from {{ source('salesflow', 'loads') }}
