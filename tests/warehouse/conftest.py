@@ -3,6 +3,7 @@
 Each test module gets a database of its own, created on the server of DATABASE_URL (which
 scripts/test-dbt sets, from scripts/pg-local when the caller has none) and dropped afterwards.
 """
+
 from __future__ import annotations
 
 import os
@@ -24,7 +25,10 @@ DBT = REPO / "scripts" / "dbt"
 def _server_url() -> str:
     url = os.environ.get("DATABASE_URL")
     if not url:
-        pytest.exit("DATABASE_URL is not set: run the warehouse tests through scripts/test-dbt", returncode=2)
+        pytest.exit(
+            "DATABASE_URL is not set: run the warehouse tests through scripts/test-dbt",
+            returncode=2,
+        )
     return url
 
 
@@ -38,8 +42,10 @@ def _salesflow_bin() -> Path:
     if not path.is_absolute():
         path = REPO / path
     if not os.access(path, os.X_OK):
-        pytest.exit(f"salesflow binary {path} not found: build it (cargo build --release) or set SALESFLOW_BIN",
-                    returncode=2)
+        pytest.exit(
+            f"salesflow binary {path} not found: build it (cargo build --release) or set SALESFLOW_BIN",
+            returncode=2,
+        )
     return path
 
 
@@ -50,21 +56,35 @@ class Warehouse:
         self.url = url
 
     def _env(self) -> dict[str, str]:
-        env = {k: v for k, v in os.environ.items()
-               if k not in ("PGHOST", "PGPORT", "PGUSER", "PGPASSWORD", "PGDATABASE")}
+        env = {
+            k: v
+            for k, v in os.environ.items()
+            if k not in ("PGHOST", "PGPORT", "PGUSER", "PGPASSWORD", "PGDATABASE")
+        }
         env["DATABASE_URL"] = self.url
         return env
 
     def ingest(self, *files: Path) -> subprocess.CompletedProcess:
-        proc = subprocess.run([str(_salesflow_bin()), "ingest", *map(str, files)], env=self._env(),
-                              capture_output=True, text=True, timeout=600)
-        assert proc.returncode == 0, f"salesflow ingest failed ({proc.returncode}):\n{proc.stdout}\n{proc.stderr}"
+        proc = subprocess.run(
+            [str(_salesflow_bin()), "ingest", *map(str, files)],
+            env=self._env(),
+            capture_output=True,
+            text=True,
+            timeout=600,
+        )
+        assert proc.returncode == 0, (
+            f"salesflow ingest failed ({proc.returncode}):\n{proc.stdout}\n{proc.stderr}"
+        )
         return proc
 
     def dbt(self, *args: str, expect_ok: bool = True) -> subprocess.CompletedProcess:
-        proc = subprocess.run([str(DBT), *args], env=self._env(), capture_output=True, text=True, timeout=900)
+        proc = subprocess.run(
+            [str(DBT), *args], env=self._env(), capture_output=True, text=True, timeout=900
+        )
         if expect_ok:
-            assert proc.returncode == 0, f"dbt {' '.join(args)} failed ({proc.returncode}):\n{proc.stdout[-6000:]}\n{proc.stderr[-3000:]}"
+            assert proc.returncode == 0, (
+                f"dbt {' '.join(args)} failed ({proc.returncode}):\n{proc.stdout[-6000:]}\n{proc.stderr[-3000:]}"
+            )
         return proc
 
     def rows(self, query: str, params=None) -> list[tuple]:
@@ -95,22 +115,28 @@ def warehouse(request) -> Warehouse:
             conn.execute(f'drop database if exists "{name}" with (force)')
 
 
-FACT_COLUMNS = ("sale_id, sale_date, product_key, retailer_key, product_id, retailer_id, channel, quantity, "
-                "unit_price, line_amount, currency, product_id_source, load_id")
+FACT_COLUMNS = (
+    "sale_id, sale_date, product_key, retailer_key, product_id, retailer_id, channel, quantity, "
+    "unit_price, line_amount, currency, product_id_source, load_id"
+)
 
 
 def snapshot(wh: Warehouse, table: str) -> None:
     """Copies the fact (without dbt_updated_at, which says when a row was written) and the
     monthly mart into public.<name>_snapshot, to compare with what a later build makes."""
     wh.execute(f"drop table if exists public.fct_sales_{table}, public.sales_monthly_{table}")
-    wh.execute(f"create table public.fct_sales_{table} as select {FACT_COLUMNS} from marts.fct_sales")
+    wh.execute(
+        f"create table public.fct_sales_{table} as select {FACT_COLUMNS} from marts.fct_sales"
+    )
     wh.execute(f"create table public.sales_monthly_{table} as select * from marts.sales_monthly")
 
 
 def differences(wh: Warehouse, left: str, right: str) -> int:
     """Rows in one relation and not the other (both ways, duplicates counted)."""
-    l, r = f"select * from {left} as l", f"select * from {right} as r"
-    return wh.one(f"select count(*) from (({l} except all {r}) union all ({r} except all {l})) as d")
+    lhs, rhs = f"select * from {left} as l", f"select * from {right} as r"
+    return wh.one(
+        f"select count(*) from (({lhs} except all {rhs}) union all ({rhs} except all {lhs})) as d"
+    )
 
 
 def money(value: str) -> Decimal:

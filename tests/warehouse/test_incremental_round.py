@@ -2,10 +2,10 @@
 (a brand change from 2024-02-26, re-sent sales with a new price and a new date, late sales from
 2023, a sale without product id) and an incremental build. Then a full refresh must give the
 same fct_sales and sales_monthly."""
+
 import datetime as dt
 
 import pytest
-
 from conftest import FIXTURES, REFERENCE_CSV, differences, money, snapshot
 
 CHANGE = dt.date(2024, 2, 26)  # first sale of the Smartphone under BrandZ
@@ -16,9 +16,15 @@ def rounds(warehouse):
     warehouse.ingest(REFERENCE_CSV)
     warehouse.dbt("build")
     first = {
-        "keys": dict(warehouse.rows("select product_id, product_key from marts.dim_product where product_id is not null")),
+        "keys": dict(
+            warehouse.rows(
+                "select product_id, product_key from marts.dim_product where product_id is not null"
+            )
+        ),
         "smartphone_after_change": warehouse.one(
-            "select count(*) from marts.fct_sales where product_id = 3 and sale_date >= %s", (CHANGE,)),
+            "select count(*) from marts.fct_sales where product_id = 3 and sale_date >= %s",
+            (CHANGE,),
+        ),
     }
     proc = warehouse.ingest(FIXTURES / "second-round.csv")
     first["ingest_output"] = proc.stdout
@@ -28,25 +34,32 @@ def rounds(warehouse):
 
 def test_loader_saw_the_round_as_designed(rounds):
     wh, _ = rounds
-    assert wh.one("select rows_read, rows_loaded, rows_updated, rows_unchanged, rows_rejected "
-                  "from salesflow.loads where load_id = 2") == (9, 6, 2, 1, 0)
-    assert wh.one("select batch_mode, from_load_id, to_load_id, has_updates from staging.int_sales_batch") == \
-        ("incremental", 1, 2, True)
+    assert wh.one(
+        "select rows_read, rows_loaded, rows_updated, rows_unchanged, rows_rejected "
+        "from salesflow.loads where load_id = 2"
+    ) == (9, 6, 2, 1, 0)
+    assert wh.one(
+        "select batch_mode, from_load_id, to_load_id, has_updates from staging.int_sales_batch"
+    ) == ("incremental", 1, 2, True)
 
 
 def test_totals(rounds):
     wh, _ = rounds
     # 1004 + 6 new; 1,753,300.00 - 300.00 (sale 1 re-priced) + 5,600.00 (new sales)
-    assert wh.one("select count(*), count(distinct sale_id), sum(line_amount) from marts.fct_sales") == \
-        (1010, 1010, money("1758600.00"))
-    assert wh.one("select count(*), sum(price) from raw.sales") == \
-        wh.one("select count(*), sum(line_amount) from marts.fct_sales")
+    assert wh.one(
+        "select count(*), count(distinct sale_id), sum(line_amount) from marts.fct_sales"
+    ) == (1010, 1010, money("1758600.00"))
+    assert wh.one("select count(*), sum(price) from raw.sales") == wh.one(
+        "select count(*), sum(line_amount) from marts.fct_sales"
+    )
 
 
 def test_brand_change_makes_a_second_version(rounds):
     wh, _ = rounds
-    versions = wh.rows("select brand, valid_from, valid_to, is_current, version_number from marts.dim_product "
-                       "where product_id = 3 order by valid_from")
+    versions = wh.rows(
+        "select brand, valid_from, valid_to, is_current, version_number from marts.dim_product "
+        "where product_id = 3 order by valid_from"
+    )
     assert versions == [
         ("BrandC", dt.date(2024, 1, 29), CHANGE, False, 1),
         ("BrandZ", CHANGE, dt.date(9999, 12, 31), True, 2),
@@ -55,10 +68,15 @@ def test_brand_change_makes_a_second_version(rounds):
 
 def test_facts_before_and_after_the_change_point_at_the_right_version(rounds):
     wh, first = rounds
-    by_brand = dict(wh.rows("""
+    by_brand = dict(
+        wh.rows(
+            """
         select p.brand || case when f.sale_date < %s then ' before' else ' after' end, count(*)
         from marts.fct_sales f join marts.dim_product p using (product_key)
-        where f.product_id = 3 group by 1""", (CHANGE,)))
+        where f.product_id = 3 group by 1""",
+            (CHANGE,),
+        )
+    )
     # every Smartphone fact before the change is BrandC, every one from it on BrandZ: the three
     # new sales and the reference file's sales on and after 2024-02-26, which were re-keyed
     assert set(by_brand) == {"BrandC before", "BrandZ after"}
@@ -69,34 +87,46 @@ def test_facts_before_and_after_the_change_point_at_the_right_version(rounds):
 def test_version_keys_are_stable(rounds):
     wh, first = rounds
     # the first version of each product keeps its key, although late sales moved valid_from
-    now = dict(wh.rows("select product_id, product_key from marts.dim_product "
-                       "where product_id is not null and version_number = 1"))
+    now = dict(
+        wh.rows(
+            "select product_id, product_key from marts.dim_product "
+            "where product_id is not null and version_number = 1"
+        )
+    )
     assert now == first["keys"]
-    assert wh.one("select valid_from from marts.dim_product where product_id = 1") == dt.date(2023, 12, 15)
+    assert wh.one("select valid_from from marts.dim_product where product_id = 1") == dt.date(
+        2023, 12, 15
+    )
 
 
 def test_resent_sale_has_its_new_amount_exactly_once(rounds):
     wh, _ = rounds
-    assert wh.rows("select line_amount, unit_price from marts.fct_sales where sale_id = 1") == \
-        [(money("4200.00"), money("1400.0000"))]
+    assert wh.rows("select line_amount, unit_price from marts.fct_sales where sale_id = 1") == [
+        (money("4200.00"), money("1400.0000"))
+    ]
     assert wh.one("select load_id from marts.fct_sales where sale_id = 1") == 2
 
 
 def test_resent_sale_moves_to_its_new_month(rounds):
     wh, _ = rounds
-    assert wh.rows("select sale_date, line_amount from marts.fct_sales where sale_id = 4") == \
-        [(dt.date(2024, 3, 2), money("3000.00"))]
+    assert wh.rows("select sale_date, line_amount from marts.fct_sales where sale_id = 4") == [
+        (dt.date(2024, 3, 2), money("3000.00"))
+    ]
 
 
 def test_late_sales_are_in_the_fact_and_the_monthly_mart(rounds):
     wh, _ = rounds
-    assert wh.rows("select sale_id, sale_date, line_amount from marts.fct_sales where sale_date < '2024-01-01' "
-                   "order by sale_id") == [
+    assert wh.rows(
+        "select sale_id, sale_date, line_amount from marts.fct_sales where sale_date < '2024-01-01' "
+        "order by sale_id"
+    ) == [
         (2004, dt.date(2023, 12, 15), money("1500.00")),
         (2005, dt.date(2023, 11, 30), money("600.00")),
     ]
-    assert wh.rows("select month, product_id, product_name, channel, quantity, revenue, sales_count "
-                   "from marts.sales_monthly where month < '2024-01-01' order by month") == [
+    assert wh.rows(
+        "select month, product_id, product_name, channel, quantity, revenue, sales_count "
+        "from marts.sales_monthly where month < '2024-01-01' order by month"
+    ) == [
         (dt.date(2023, 11, 1), 4, "Desk Chair", "Offline", 2, money("600.00"), 1),
         (dt.date(2023, 12, 1), 1, "Laptop", "Online", 1, money("1500.00"), 1),
     ]
@@ -105,8 +135,9 @@ def test_late_sales_are_in_the_fact_and_the_monthly_mart(rounds):
 
 def test_sale_without_product_id_is_resolved_from_its_name(rounds):
     wh, _ = rounds
-    assert wh.one("select product_id, product_id_source from marts.fct_sales where sale_id = 2006") == \
-        (6, "product_name")
+    assert wh.one(
+        "select product_id, product_id_source from marts.fct_sales where sale_id = 2006"
+    ) == (6, "product_name")
 
 
 def test_sales_monthly_equals_an_aggregation_of_raw(rounds):
@@ -121,11 +152,15 @@ def test_sales_monthly_equals_an_aggregation_of_raw(rounds):
           on p.product_id = coalesce(s.product_id, case when s.sale_id in (1001) then 5 when s.sale_id = 2006 then 6 end)
          and s.sale_date >= p.valid_from and s.sale_date < p.valid_to
         group by 1, 2, 3, 4 order by 1, 2, 3, 4""")
-    actual = wh.rows("select month, product_id, product_name, channel, quantity, revenue, sales_count "
-                     "from marts.sales_monthly order by 1, 2, 3, 4")
+    actual = wh.rows(
+        "select month, product_id, product_name, channel, quantity, revenue, sales_count "
+        "from marts.sales_monthly order by 1, 2, 3, 4"
+    )
     assert actual == expected
-    assert wh.rows("select month, revenue from marts.sales_monthly where product_id = 3 and month = '2024-02-01' "
-                   "and channel = 'Online' order by product_name")  # both names exist in Feb: one name here
+    assert wh.rows(
+        "select month, revenue from marts.sales_monthly where product_id = 3 and month = '2024-02-01' "
+        "and channel = 'Online' order by product_name"
+    )  # both names exist in Feb: one name here
 
 
 def test_full_refresh_equals_the_incremental_path(rounds):
@@ -134,10 +169,16 @@ def test_full_refresh_equals_the_incremental_path(rounds):
     wh.dbt("build", "--full-refresh")
     assert wh.one("select batch_mode from staging.int_sales_batch") == "full"
     assert wh.one("select count(*) from public.fct_sales_incremental") == 1010
-    assert differences(wh, "public.fct_sales_incremental",
-                       "(select sale_id, sale_date, product_key, retailer_key, product_id, retailer_id, channel, "
-                       "quantity, unit_price, line_amount, currency, product_id_source, load_id "
-                       "from marts.fct_sales)") == 0
+    assert (
+        differences(
+            wh,
+            "public.fct_sales_incremental",
+            "(select sale_id, sale_date, product_key, retailer_key, product_id, retailer_id, channel, "
+            "quantity, unit_price, line_amount, currency, product_id_source, load_id "
+            "from marts.fct_sales)",
+        )
+        == 0
+    )
     assert differences(wh, "public.sales_monthly_incremental", "marts.sales_monthly") == 0
 
 
@@ -151,20 +192,30 @@ def third_round(rounds):
 
 def test_a_repaired_id_is_resolved_again_when_its_name_becomes_ambiguous(third_round):
     wh = third_round
-    assert wh.one("select product_id, product_key, product_id_source from marts.fct_sales where sale_id = 1001") == \
-        (None, -1, "unresolved")
-    assert wh.one("select product_id, product_id_source from marts.fct_sales where sale_id = 3001") == (9, "feed")
-    assert wh.rows("select product_id, product_name, channel, revenue, sales_count from marts.sales_monthly "
-                   "where month = '2024-02-01' and product_id is null") == \
-        [(None, "Unknown product", "Offline", money("800.00"), 1)]
+    assert wh.one(
+        "select product_id, product_key, product_id_source from marts.fct_sales where sale_id = 1001"
+    ) == (None, -1, "unresolved")
+    assert wh.one(
+        "select product_id, product_id_source from marts.fct_sales where sale_id = 3001"
+    ) == (9, "feed")
+    assert wh.rows(
+        "select product_id, product_name, channel, revenue, sales_count from marts.sales_monthly "
+        "where month = '2024-02-01' and product_id is null"
+    ) == [(None, "Unknown product", "Offline", money("800.00"), 1)]
 
 
 def test_full_refresh_still_equals_the_incremental_path(third_round):
     wh = third_round
     snapshot(wh, "third_round")
     wh.dbt("build", "--full-refresh")
-    assert differences(wh, "public.fct_sales_third_round",
-                       "(select sale_id, sale_date, product_key, retailer_key, product_id, retailer_id, channel, "
-                       "quantity, unit_price, line_amount, currency, product_id_source, load_id "
-                       "from marts.fct_sales)") == 0
+    assert (
+        differences(
+            wh,
+            "public.fct_sales_third_round",
+            "(select sale_id, sale_date, product_key, retailer_key, product_id, retailer_id, channel, "
+            "quantity, unit_price, line_amount, currency, product_id_source, load_id "
+            "from marts.fct_sales)",
+        )
+        == 0
+    )
     assert differences(wh, "public.sales_monthly_third_round", "marts.sales_monthly") == 0

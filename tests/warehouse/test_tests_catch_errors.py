@@ -1,8 +1,8 @@
 """The dbt tests have teeth: break the warehouse on purpose and the build's tests fail."""
+
 import re
 
 import pytest
-
 from conftest import REFERENCE_CSV
 
 
@@ -22,9 +22,14 @@ def failing_tests(proc) -> set[str]:
 def test_reconciliation_catches_a_fact_that_drifted_from_raw(built):
     built.execute("update marts.fct_sales set line_amount = line_amount + 1 where sale_id = 17")
     try:
-        proc = built.dbt("test", "--vars", "{test_scope: all}", "--select", "fct_sales", expect_ok=False)
+        proc = built.dbt(
+            "test", "--vars", "{test_scope: all}", "--select", "fct_sales", expect_ok=False
+        )
         assert proc.returncode != 0
-        assert {"assert_fct_sales_reconciles_with_raw_sales", "fct_sales_amounts_are_consistent"} <= failing_tests(proc)
+        assert {
+            "assert_fct_sales_reconciles_with_raw_sales",
+            "fct_sales_amounts_are_consistent",
+        } <= failing_tests(proc)
     finally:
         built.execute("update marts.fct_sales set line_amount = line_amount - 1 where sale_id = 17")
 
@@ -37,22 +42,34 @@ def test_scd2_tests_catch_overlapping_versions(built):
         proc = built.dbt("test", "--select", "dim_product", expect_ok=False)
         assert proc.returncode != 0
         failed = failing_tests(proc)
-        assert any(name.startswith("salesflow_no_overlapping_windows_dim_product") for name in failed), failed
+        assert any(
+            name.startswith("salesflow_no_overlapping_windows_dim_product") for name in failed
+        ), failed
     finally:
         built.execute("delete from marts.dim_product where product_key = 42")
 
 
 def test_keys_test_catches_a_fact_on_the_wrong_version(built):
-    built.execute("update marts.fct_sales set product_key = (select product_key from marts.dim_product "
-                  "where product_id = 2) where sale_id = 1")
+    built.execute(
+        "update marts.fct_sales set product_key = (select product_key from marts.dim_product "
+        "where product_id = 2) where sale_id = 1"
+    )
     try:
-        proc = built.dbt("test", "--vars", "{test_scope: all}",
-                         "--select", "assert_fct_sales_points_at_versions_valid_on_sale_date", expect_ok=False)
+        proc = built.dbt(
+            "test",
+            "--vars",
+            "{test_scope: all}",
+            "--select",
+            "assert_fct_sales_points_at_versions_valid_on_sale_date",
+            expect_ok=False,
+        )
         assert proc.returncode != 0
         assert "assert_fct_sales_points_at_versions_valid_on_sale_date" in failing_tests(proc)
     finally:
-        built.execute("update marts.fct_sales set product_key = (select product_key from marts.dim_product "
-                      "where product_id = 1) where sale_id = 1")
+        built.execute(
+            "update marts.fct_sales set product_key = (select product_key from marts.dim_product "
+            "where product_id = 1) where sale_id = 1"
+        )
 
 
 def test_unique_counts_duplicates_when_no_unique_index_guarantees_them(built):
