@@ -219,7 +219,6 @@ pub fn ingest_file(
         }) => {
             report.status = FileStatus::Skipped;
             report.load_id = Some(load_id);
-            report.error = None;
             tracing::info!(
                 path = %report.path,
                 previous_load_id,

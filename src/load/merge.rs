@@ -147,7 +147,7 @@ pub(super) fn merge_file<E>(
             ..Counts::default()
         }
     } else {
-        classify(&mut step, &streamed)?
+        classify(&mut step, &streamed, valid)?
     };
     debug_assert!(counts.is_balanced());
 
@@ -214,7 +214,7 @@ fn none_stored(step: &mut Step<'_, '_>, streamed: &Streamed) -> Result<bool, Loa
 }
 
 /// De-duplicates and classifies the valid rows into the temp table `incoming`.
-fn classify(step: &mut Step<'_, '_>, streamed: &Streamed) -> Result<Counts, LoadError> {
+fn classify(step: &mut Step<'_, '_>, streamed: &Streamed, valid: u64) -> Result<Counts, LoadError> {
     let source = if streamed.ids_strictly_increasing {
         "(select * from stage where reasons is null)"
     } else {
@@ -239,7 +239,6 @@ fn classify(step: &mut Step<'_, '_>, streamed: &Streamed) -> Result<Counts, Load
          from incoming",
         &[],
     )?;
-    let valid = streamed.rows_read - streamed.rows_rejected;
     Ok(Counts {
         read: streamed.rows_read,
         loaded: row.get::<_, i64>(0) as u64,

@@ -27,20 +27,22 @@ pub fn run(args: Args) -> anyhow::Result<u8> {
         return Ok(exit::OK);
     }
     println!("loads in {} (newest first)", warehouse.target());
-    let header = format!(
-        "{:>6}  {:<10}  {:<19}  {:>8}  {:>9}  {:>8}  {:>8}  {:>9}  {:>9}  {:>8}  file",
-        "load",
-        "status",
-        "started",
-        "seconds",
-        "read",
-        "loaded",
-        "updated",
-        "unchanged",
-        "duplicate",
-        "rejected"
+    println!(
+        "{}",
+        line([
+            "load",
+            "status",
+            "started",
+            "seconds",
+            "read",
+            "loaded",
+            "updated",
+            "unchanged",
+            "duplicate",
+            "rejected",
+            "file",
+        ])
     );
-    println!("{header}");
     for load in &loads {
         let Counts {
             read,
@@ -50,23 +52,50 @@ pub fn run(args: Args) -> anyhow::Result<u8> {
             duplicate,
             rejected,
         } = load.counts;
+        let numbers =
+            [read, loaded, updated, unchanged, duplicate, rejected].map(|n| n.to_string());
+        let [read, loaded, updated, unchanged, duplicate, rejected] =
+            numbers.each_ref().map(String::as_str);
         println!(
-            "{:>6}  {:<10}  {:<19}  {:>8.2}  {:>9}  {:>8}  {:>8}  {:>9}  {:>9}  {:>8}  {}",
-            load.load_id,
-            load.status,
-            load.started_at,
-            load.seconds,
-            read,
-            loaded,
-            updated,
-            unchanged,
-            duplicate,
-            rejected,
-            load.source_path
+            "{}",
+            line([
+                &load.load_id.to_string(),
+                &load.status,
+                &load.started_at,
+                &format!("{:.2}", load.seconds),
+                read,
+                loaded,
+                updated,
+                unchanged,
+                duplicate,
+                rejected,
+                &load.source_path,
+            ])
         );
         if let Some(error) = &load.error {
             println!("{:>6}  error: {error}", "");
         }
     }
     Ok(exit::OK)
+}
+
+/// One line of the table: the header and the loads share the column widths.
+fn line(cells: [&str; 11]) -> String {
+    let [
+        load,
+        status,
+        started,
+        seconds,
+        read,
+        loaded,
+        updated,
+        unchanged,
+        duplicate,
+        rejected,
+        file,
+    ] = cells;
+    format!(
+        "{load:>6}  {status:<10}  {started:<19}  {seconds:>8}  {read:>9}  {loaded:>8}  \
+         {updated:>8}  {unchanged:>9}  {duplicate:>9}  {rejected:>8}  {file}"
+    )
 }
