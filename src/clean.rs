@@ -91,23 +91,88 @@ pub struct Sale<'a> {
     pub row_hash: i64,
 }
 
-/// A row that cannot be a sale: machine-readable reason codes and a message for people.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Reject {
-    pub reasons: Vec<String>,
-    pub message: String,
+/// A row's fields after per-field cleaning and the contract's rules, in `raw.sales`
+/// order: each one is exactly the value a [`Sale`] holds (trimmed, null tokens read as
+/// NULL, canonical case, the price at the contract's scale with its currency code split
+/// off, the date from any accepted format), or None.
+///
+/// A [`Reject`] keeps them, so that the warehouse can learn products and retailers even
+/// from rows it cannot load. The rule: **a reason blanks only the field it names.**
+/// - `<field>:missing`, `<field>:invalid` and `<field>:out_of_range` name their field by
+///   prefix: it did not parse, so it is None.
+/// - A failed rule of severity `reject` (the reason is the rule's id) names the rule's
+///   `field`: that field is None, the others keep their values. Every rule checks one
+///   field, so a rule never blanks a field other than its own; rules run on every field
+///   that parsed, also when another field did not, so a reject names all its problems
+///   and no kept value fails a rule.
+/// - Record-level reasons (`field_count`, `unbalanced_quote`, `invalid_utf8`,
+///   `invalid_text`) come before there are fields: every field is None.
+/// - Repairs and failed rules of severity `flag` blank nothing: a sale keeps those values.
+///
+/// There are no cross-field reject rules: the one check that looks at two fields (a
+/// location is expected for Offline sales) only flags, and a value that is fine on its
+/// own is never blanked because of another field.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SaleFields<'a> {
+    pub sale_id: Option<i64>,
+    pub product_id: Option<i64>,
+    pub product_name: Option<&'a str>,
+    pub brand: Option<&'a str>,
+    pub category: Option<&'a str>,
+    pub retailer_id: Option<i64>,
+    pub retailer_name: Option<&'a str>,
+    pub channel: Option<&'a str>,
+    pub location: Option<&'a str>,
+    pub quantity: Option<i32>,
+    /// The line amount, at the contract's scale (its currency code is not kept here).
+    pub price: Option<Decimal>,
+    pub sale_date: Option<NaiveDate>,
 }
 
-impl Reject {
-    fn single(reason: &str, message: String) -> Reject {
+impl SaleFields<'_> {
+    /// Blanks one field: its value failed a check.
+    fn clear(&mut self, field: Field) {
+        match field {
+            Field::SaleId => self.sale_id = None,
+            Field::ProductId => self.product_id = None,
+            Field::ProductName => self.product_name = None,
+            Field::Brand => self.brand = None,
+            Field::Category => self.category = None,
+            Field::RetailerId => self.retailer_id = None,
+            Field::RetailerName => self.retailer_name = None,
+            Field::Channel => self.channel = None,
+            Field::Location => self.location = None,
+            Field::Quantity => self.quantity = None,
+            Field::Price => self.price = None,
+            Field::SaleDate => self.sale_date = None,
+        }
+    }
+}
+
+/// A row that cannot be a sale: machine-readable reason codes, a message for people and
+/// the fields that were fine on their own.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Reject<'a> {
+    pub reasons: Vec<String>,
+    pub message: String,
+    /// The values of the fields that parsed and passed their own checks; None where a
+    /// field was missing or is itself invalid (see [`SaleFields`] for the rule). Boxed:
+    /// rejects are rare, and a small error keeps every row's `Result<Sale, Reject>` small.
+    pub fields: Box<SaleFields<'a>>,
+}
+
+impl Reject<'_> {
+    /// A record-level reject: there are no fields to keep.
+    fn single(reason: &str, message: String) -> Reject<'static> {
         Reject {
             reasons: vec![reason.to_string()],
             message,
+            fields: Box::default(),
         }
     }
 
     /// The record was not a CSV record: an unbalanced quote swallowed the line.
-    pub fn unbalanced_quote() -> Reject {
+    pub fn unbalanced_quote() -> Reject<'static> {
         Reject::single(
             "unbalanced_quote",
             "a quote opened on this line is never closed correctly; \
@@ -133,6 +198,14 @@ impl Problems {
     fn field(&mut self, field: Field, problem: &str, message: String) {
         self.add(format!("{}:{problem}", field.name()), message);
     }
+
+    fn into_reject(self, fields: SaleFields<'_>) -> Reject<'_> {
+        Reject {
+            reasons: self.reasons,
+            message: self.messages.join("; "),
+            fields: Box::new(fields),
+        }
+    }
 }
 
 /// Cleans the records of one file, whose header was bound to the contract.
@@ -147,7 +220,7 @@ impl<'c> Cleaner<'c> {
     }
 
     /// Turns one record into a sale or a reject.
-    pub fn clean<'a>(&'a self, record: &Record<'a>) -> Result<Sale<'a>, Reject> {
+    pub fn clean<'a>(&'a self, record: &Record<'a>) -> Result<Sale<'a>, Reject<'a>> {
         if record.len() != self.binding.width {
             return Err(Reject::single(
                 "field_count",
@@ -183,7 +256,7 @@ impl<'c> Cleaner<'c> {
         self.clean_values(&values)
     }
 
-    fn clean_values<'a>(&'a self, values: &[&'a str; 12]) -> Result<Sale<'a>, Reject> {
+    fn clean_values<'a>(&'a self, values: &[&'a str; 12]) -> Result<Sale<'a>, Reject<'a>> {
         let mut flags = Vec::new();
         let mut problems = Problems::default();
         let value = |field: Field| values[field as usize];
@@ -237,7 +310,10 @@ impl<'c> Cleaner<'c> {
                     None
                 }
             });
-        let amount = self.amount(price_text, &mut problems, &mut flags);
+        let (price, currency) = match self.amount(price_text, &mut problems, &mut flags) {
+            Some((price, currency)) => (Some(price), currency),
+            None => (None, None),
+        };
         let sale_date = self.date(date_text, &mut problems, &mut flags);
         let channel = self.required_text(Field::Channel, channel, &mut problems);
         for (field, present) in [
@@ -249,14 +325,37 @@ impl<'c> Cleaner<'c> {
             self.note_missing(field, present, &mut problems, &mut flags);
         }
 
-        let mut sale = match (sale_id, quantity, amount, sale_date, channel) {
-            (
-                Some(sale_id),
-                Some(quantity),
-                Some((price, currency)),
-                Some(sale_date),
-                Some(channel),
-            ) if problems.reasons.is_empty() => Sale {
+        let mut fields = SaleFields {
+            sale_id,
+            product_id,
+            product_name,
+            brand,
+            category,
+            retailer_id,
+            retailer_name,
+            channel,
+            location,
+            quantity,
+            price,
+            sale_date,
+        };
+        self.apply_rules(&mut fields, &mut flags, &mut problems);
+        let mut sale = match fields {
+            // The rules may have normalized values: the sale takes them from `fields`.
+            SaleFields {
+                sale_id: Some(sale_id),
+                product_id,
+                product_name,
+                brand,
+                category,
+                retailer_id,
+                retailer_name,
+                channel: Some(channel),
+                location,
+                quantity: Some(quantity),
+                price: Some(price),
+                sale_date: Some(sale_date),
+            } if problems.reasons.is_empty() => Sale {
                 sale_id,
                 product_id,
                 product_name,
@@ -273,21 +372,8 @@ impl<'c> Cleaner<'c> {
                 flags,
                 row_hash: 0,
             },
-            _ => {
-                return Err(Reject {
-                    reasons: problems.reasons,
-                    message: problems.messages.join("; "),
-                });
-            }
+            _ => return Err(problems.into_reject(fields)),
         };
-
-        self.apply_rules(&mut sale, &mut problems);
-        if !problems.reasons.is_empty() {
-            return Err(Reject {
-                reasons: problems.reasons,
-                message: problems.messages.join("; "),
-            });
-        }
         // Location is empty for Online sales by design; elsewhere a gap is worth a flag.
         if sale.location.is_none()
             && sale.channel != "Online"
@@ -444,35 +530,47 @@ impl<'c> Cleaner<'c> {
         None
     }
 
-    fn apply_rules<'a>(&'a self, sale: &mut Sale<'a>, problems: &mut Problems) {
+    /// Runs the contract's rules on the fields that have a value. A `one_of` match writes
+    /// the canonical spelling; a field that fails a `reject` rule is blanked once every
+    /// rule has run (so a second rule on the same field still reports).
+    fn apply_rules<'a>(
+        &'a self,
+        fields: &mut SaleFields<'a>,
+        flags: &mut Vec<Flag<'a>>,
+        problems: &mut Problems,
+    ) {
+        // Bit `field as usize`: the field failed a reject rule.
+        let mut failed: u16 = 0;
         for rule in &self.contract.rules {
             let failure: Option<String> = match &rule.check {
                 Check::IntegerRange { min, max } => {
                     let value = match rule.field {
-                        Field::SaleId => Some(sale.sale_id),
-                        Field::ProductId => sale.product_id,
-                        Field::RetailerId => sale.retailer_id,
-                        Field::Quantity => Some(i64::from(sale.quantity)),
+                        Field::SaleId => fields.sale_id,
+                        Field::ProductId => fields.product_id,
+                        Field::RetailerId => fields.retailer_id,
+                        Field::Quantity => fields.quantity.map(i64::from),
                         _ => unreachable!("contract validation types integer rules"),
                     };
                     value
                         .filter(|v| min.is_some_and(|m| v < &m) || max.is_some_and(|m| v > &m))
                         .map(|v| v.to_string())
                 }
-                Check::DecimalRange { min, max } => Some(sale.price)
+                Check::DecimalRange { min, max } => fields
+                    .price
                     .filter(|v| min.is_some_and(|m| v < &m) || max.is_some_and(|m| v > &m))
                     .map(|v| v.to_string()),
-                Check::DateRange { min, max } => Some(sale.sale_date)
+                Check::DateRange { min, max } => fields
+                    .sale_date
                     .filter(|v| min.is_some_and(|m| v < &m) || max.is_some_and(|m| v > &m))
                     .map(|v| v.to_string()),
                 Check::OneOf(allowed) => {
                     let slot = match rule.field {
-                        Field::Channel => Some(&mut sale.channel),
-                        Field::ProductName => sale.product_name.as_mut(),
-                        Field::Brand => sale.brand.as_mut(),
-                        Field::Category => sale.category.as_mut(),
-                        Field::RetailerName => sale.retailer_name.as_mut(),
-                        Field::Location => sale.location.as_mut(),
+                        Field::Channel => fields.channel.as_mut(),
+                        Field::ProductName => fields.product_name.as_mut(),
+                        Field::Brand => fields.brand.as_mut(),
+                        Field::Category => fields.category.as_mut(),
+                        Field::RetailerName => fields.retailer_name.as_mut(),
+                        Field::Location => fields.location.as_mut(),
                         _ => unreachable!("contract validation types one_of rules"),
                     };
                     match slot {
@@ -482,8 +580,7 @@ impl<'c> Cleaner<'c> {
                             Some(canonical) => {
                                 if canonical != value {
                                     *value = canonical.as_str();
-                                    sale.flags
-                                        .push(Flag::Repair(rule.field, Repair::CanonicalCase));
+                                    flags.push(Flag::Repair(rule.field, Repair::CanonicalCase));
                                 }
                                 None
                             }
@@ -495,9 +592,17 @@ impl<'c> Cleaner<'c> {
             if let Some(got) = failure {
                 match rule.severity {
                     Severity::Reject => {
-                        problems.add(rule.id.clone(), format!("{} (got {got})", rule.message))
+                        problems.add(rule.id.clone(), format!("{} (got {got})", rule.message));
+                        failed |= 1 << rule.field as usize;
                     }
-                    Severity::Flag => sale.flags.push(Flag::Rule(&rule.id)),
+                    Severity::Flag => flags.push(Flag::Rule(&rule.id)),
+                }
+            }
+        }
+        if failed != 0 {
+            for field in Field::ALL {
+                if failed & (1 << field as usize) != 0 {
+                    fields.clear(field);
                 }
             }
         }
@@ -651,14 +756,70 @@ mod tests {
         results
     }
 
-    fn clean_with(contract: &Contract, lines: &str) -> Vec<Result<String, Reject>> {
-        clean_map(contract, lines, |outcome| {
-            outcome.map(|sale| describe(&sale))
+    /// A reject's reasons and message (its fields borrow the record: see `rejects_of`).
+    #[derive(Debug)]
+    struct Rejected {
+        reasons: Vec<String>,
+        message: String,
+    }
+
+    fn clean_with(contract: &Contract, lines: &str) -> Vec<Result<String, Rejected>> {
+        clean_map(contract, lines, |outcome| match outcome {
+            Ok(sale) => Ok(describe(&sale)),
+            Err(reject) => Err(Rejected {
+                reasons: reject.reasons,
+                message: reject.message,
+            }),
         })
     }
 
-    fn clean(lines: &str) -> Vec<Result<String, Reject>> {
+    fn clean(lines: &str) -> Vec<Result<String, Rejected>> {
         clean_with(&Contract::default_sales(), lines)
+    }
+
+    /// Cleans `lines` and hands every reject to `check` (a reject's fields borrow the
+    /// record, so they are checked in place); the first line must be rejected.
+    fn rejects_of(lines: &str, check: impl Fn(&Reject<'_>)) {
+        let rejected = clean_map(&Contract::default_sales(), lines, |outcome| {
+            outcome.map_err(|reject| check(&reject)).is_err()
+        });
+        assert!(rejected[0], "{lines:?} is not rejected");
+    }
+
+    /// The fields a sale holds, as a reject would keep them.
+    fn fields_of<'a>(sale: &Sale<'a>) -> SaleFields<'a> {
+        SaleFields {
+            sale_id: Some(sale.sale_id),
+            product_id: sale.product_id,
+            product_name: sale.product_name,
+            brand: sale.brand,
+            category: sale.category,
+            retailer_id: sale.retailer_id,
+            retailer_name: sale.retailer_name,
+            channel: Some(sale.channel),
+            location: sale.location,
+            quantity: Some(sale.quantity),
+            price: Some(sale.price),
+            sale_date: Some(sale.sale_date),
+        }
+    }
+
+    /// Sale 1003 of the reference file, as a sale would hold it with a valid quantity.
+    fn sale_1003_fields() -> SaleFields<'static> {
+        SaleFields {
+            sale_id: Some(1003),
+            product_id: Some(7),
+            product_name: Some("Office Desk"),
+            brand: Some("BrandG"),
+            category: Some("Furniture"),
+            retailer_id: Some(3),
+            retailer_name: Some("GadgetWorld"),
+            channel: Some("Offline"),
+            location: Some("San Francisco"),
+            quantity: Some(2),
+            price: Some(Decimal::new(50000, 2)),
+            sale_date: NaiveDate::from_ymd_opt(2024, 3, 5),
+        }
     }
 
     fn describe(sale: &Sale<'_>) -> String {
@@ -677,7 +838,7 @@ mod tests {
         )
     }
 
-    fn one(line: &str) -> Result<String, Reject> {
+    fn one(line: &str) -> Result<String, Rejected> {
         clean(line).remove(0)
     }
 
@@ -726,9 +887,15 @@ mod tests {
 
     #[test]
     fn unusable_required_values_are_rejected_with_every_reason() {
+        // Rules run on the fields that parsed, also when others did not.
         assert_eq!(
             reasons("x,1,A,B,C,1,R,Online,,0,-5,2024-13-01"),
-            vec!["sale_id:invalid", "sale_date:invalid"]
+            vec![
+                "sale_id:invalid",
+                "sale_date:invalid",
+                "quantity_positive",
+                "price_non_negative"
+            ]
         );
         assert_eq!(
             reasons(",1,A,B,C,1,R,Online,,1,ten,"),
@@ -857,5 +1024,167 @@ mod tests {
         );
         assert_eq!(hashes[0], hashes[1]);
         assert_ne!(hashes[0], hashes[2]);
+    }
+
+    #[test]
+    fn negative_quantity_reject_keeps_product_retailer_and_date() {
+        rejects_of(
+            "1003,7,Office Desk,BrandG,Furniture,3,GadgetWorld,Offline,San Francisco,-1,500,2024-03-05",
+            |reject| {
+                assert_eq!(reject.reasons, vec!["quantity_positive"]);
+                let expected = SaleFields {
+                    quantity: None,
+                    ..sale_1003_fields()
+                };
+                assert_eq!(*reject.fields, expected);
+                assert_eq!(reject.fields.price.unwrap().to_string(), "500.00");
+            },
+        );
+    }
+
+    #[test]
+    fn bad_date_reject_keeps_the_other_fields() {
+        for (date, reason) in [
+            ("2024-13-05", "sale_date:invalid"),
+            ("05.03.2024", "sale_date:invalid"),
+            ("1999-03-05", "sale_date_plausible"),
+        ] {
+            let line = format!(
+                "1003,7,Office Desk,BrandG,Furniture,3,GadgetWorld,Offline,San Francisco,2,500,{date}"
+            );
+            rejects_of(&line, |reject| {
+                assert_eq!(reject.reasons, vec![reason], "{date}");
+                let expected = SaleFields {
+                    sale_date: None,
+                    ..sale_1003_fields()
+                };
+                assert_eq!(*reject.fields, expected, "{date}");
+            });
+        }
+    }
+
+    #[test]
+    fn reject_fields_are_blanked_only_for_the_fields_the_reasons_name() {
+        // Every field named by a reason is None; the rest keep their values.
+        rejects_of(
+            "x,,Office Desk,,Furniture,3.5,GadgetWorld,Mail,,0,-5,2024-03-05",
+            |reject| {
+                assert_eq!(
+                    reject.reasons,
+                    vec![
+                        "sale_id:invalid",
+                        "retailer_id:invalid",
+                        "quantity_positive",
+                        "price_non_negative",
+                        "channel_known"
+                    ]
+                );
+                let expected = SaleFields {
+                    product_name: Some("Office Desk"),
+                    category: Some("Furniture"),
+                    retailer_name: Some("GadgetWorld"),
+                    sale_date: NaiveDate::from_ymd_opt(2024, 3, 5),
+                    ..SaleFields::default()
+                };
+                assert_eq!(*reject.fields, expected);
+            },
+        );
+        rejects_of(
+            "1003,7,Office Desk,BrandG,Furniture,3,GadgetWorld,Offline,,99999999999,1e3,",
+            |reject| {
+                assert_eq!(
+                    reject.reasons,
+                    vec![
+                        "quantity:out_of_range",
+                        "price:invalid",
+                        "sale_date:missing"
+                    ]
+                );
+                let expected = SaleFields {
+                    location: None,
+                    quantity: None,
+                    price: None,
+                    sale_date: None,
+                    ..sale_1003_fields()
+                };
+                assert_eq!(*reject.fields, expected);
+            },
+        );
+    }
+
+    #[test]
+    fn reject_fields_are_exactly_what_the_sale_would_hold() {
+        // Values that need repairs: trimmed, a null token, a currency code, an alternate
+        // date format, a channel in lower case. Each bad row is rejected for one field;
+        // fixed, it becomes a sale whose other fields the reject kept, repairs included.
+        let messy = |quantity: &str, price: &str| {
+            format!(
+                " 1003 ,7, Office Desk ,BrandG,N/A,3,GadgetWorld, offline ,San Francisco,{quantity},{price},2024/03/05\n"
+            )
+        };
+        for (bad, good, field) in [
+            (
+                messy("-1", "USD 500"),
+                messy("2", "USD 500"),
+                Field::Quantity,
+            ),
+            (messy("2", "-500USD"), messy("2", "500USD"), Field::Price),
+            (messy("two", "$500"), messy("2", "$500"), Field::Quantity),
+        ] {
+            let sale = clean_map(&Contract::default_sales(), &good, |outcome| {
+                let mut fields = fields_of(&outcome.expect("the fixed row is a sale"));
+                fields.clear(field);
+                format!("{fields:?}")
+            });
+            rejects_of(&bad, |reject| {
+                assert_eq!(reject.reasons.len(), 1, "{bad}");
+                assert_eq!(format!("{:?}", reject.fields), sale[0], "{bad}");
+                assert_eq!(reject.fields.channel, Some("Offline"));
+                assert_eq!(reject.fields.product_name, Some("Office Desk"));
+                assert_eq!(reject.fields.category, None);
+            });
+        }
+    }
+
+    #[test]
+    fn flag_rules_do_not_blank_the_fields_of_a_reject() {
+        let contract = Contract::from_toml(&format!(
+            "{}\n[[rules]]\nid = \"bulk_order\"\nfield = \"quantity\"\nmax = 100\nseverity = \"flag\"\nmessage = \"unusually large order\"\n",
+            crate::contract::DEFAULT_CONTRACT
+        ))
+        .unwrap();
+        let quantities = clean_map(
+            &contract,
+            "7,1,A,B,C,1,R,Online,,500,-5,2024-01-01\n",
+            |outcome| {
+                let reject = outcome.unwrap_err();
+                (reject.reasons, reject.fields.quantity, reject.fields.price)
+            },
+        );
+        assert_eq!(
+            quantities,
+            vec![(vec!["price_non_negative".to_string()], Some(500), None)]
+        );
+    }
+
+    #[test]
+    fn record_level_rejects_have_no_fields() {
+        // An unbalanced quote: the line is given up, reading resumes on the next one.
+        rejects_of(
+            "20,1,\"Laptop,BrandA,Electronics,1,TechGear,Online,,1,1500,2024-05-01\n\
+             21,2,Coffee Maker,BrandB,Appliances,2,HomeEssentials,Offline,New York,1,100,2024-05-02\n",
+            |reject| {
+                assert_eq!(reject.reasons, vec!["unbalanced_quote"]);
+                assert_eq!(*reject.fields, SaleFields::default());
+            },
+        );
+        for line in [
+            "1003,7,Office Desk,BrandG,Furniture,3,GadgetWorld,Offline,San Francisco,-1,500",
+            "1003,7,Office\u{0} Desk,BrandG,Furniture,3,GadgetWorld,Offline,,-1,500,2024-03-05",
+        ] {
+            rejects_of(line, |reject| {
+                assert_eq!(reject.fields, Box::default(), "{:?}", reject.reasons);
+            });
+        }
     }
 }

@@ -53,6 +53,10 @@ fn reference_file_lands_with_every_row_accounted_for() {
     assert!(reject.get::<_, String>(2).starts_with("1003,7,Office Desk"));
     assert_eq!(reject.get::<_, Vec<String>>(3), vec!["quantity_positive"]);
     assert!(reject.get::<_, String>(4).contains("got -1"));
+    assert_eq!(
+        db.value::<i32>("select max(version) from salesflow.schema_migrations"),
+        2
+    );
 
     let mut sale = |id: i64| {
         client
@@ -527,4 +531,227 @@ fn appending_new_sales_fills_existing_and_new_partitions_with_indexes() {
     db.salesflow_ok(&["ingest", &fixture("resend.csv")], 0);
     assert_eq!(db.count("select count(*) from raw.sales"), 7);
     assert_eq!(db.count("select count(distinct sale_id) from raw.sales"), 7);
+}
+
+/// The new columns of `raw.sales_rejects` (migration 0002) as text, NULL as None.
+const REJECT_FIELDS: &str = "sale_id::text, product_id::text, product_name, brand, category, \
+     retailer_id::text, retailer_name, channel, location, quantity::text, price::text, \
+     sale_date::text";
+
+/// (source_line, reasons, the reject's fields) of every quarantined row, in file order.
+fn reject_fields(db: &TestDb) -> Vec<(i64, Vec<String>, Vec<Option<String>>)> {
+    db.client()
+        .query(
+            &format!(
+                "select source_line, reasons, {REJECT_FIELDS} from raw.sales_rejects
+                 order by load_id, source_line"
+            ),
+            &[],
+        )
+        .unwrap()
+        .iter()
+        .map(|row| {
+            (
+                row.get(0),
+                row.get(1),
+                (2..14).map(|i| row.get(i)).collect(),
+            )
+        })
+        .collect()
+}
+
+fn fields(values: [Option<&str>; 12]) -> Vec<Option<String>> {
+    values.iter().map(|v| v.map(str::to_string)).collect()
+}
+
+#[test]
+fn reject_of_sale_1003_keeps_its_product_retailer_and_date() {
+    let db = TestDb::new("reject_1003");
+    db.salesflow_ok(&["ingest", &reference_csv()], 0);
+    assert_eq!(
+        reject_fields(&db),
+        vec![(
+            538,
+            vec!["quantity_positive".to_string()],
+            fields([
+                Some("1003"),
+                Some("7"),
+                Some("Office Desk"),
+                Some("BrandG"),
+                Some("Furniture"),
+                Some("3"),
+                Some("GadgetWorld"),
+                Some("Offline"),
+                Some("San Francisco"),
+                None, // quantity -1 failed quantity_positive
+                Some("500.00"),
+                Some("2024-03-05"),
+            ])
+        )]
+    );
+}
+
+#[test]
+fn rejects_keep_the_fields_that_parsed_as_a_sale_would_hold_them() {
+    let db = TestDb::new("reject_fields");
+    let file = fixture("rejects.csv");
+    db.salesflow_ok(&["ingest", &file], 0);
+    assert_eq!(db.ledger(1), ("succeeded".into(), [6, 1, 0, 0, 0, 5]));
+    let record_level = fields([None; 12]);
+    let expected = vec![
+        (
+            2,
+            vec!["quantity_positive".to_string()],
+            // Trimmed, escaped through COPY, canonical channel, null token, currency
+            // symbol and thousands separator removed, rounded, alternate date format.
+            fields([
+                Some("30"),
+                Some("9"),
+                Some("Standing Desk \\ \"XL\""),
+                Some("BrandG"),
+                Some("Furniture"),
+                Some("3"),
+                Some("GadgetWorld"),
+                Some("Offline"),
+                None,
+                None,
+                Some("1250.51"),
+                Some("2024-03-05"),
+            ]),
+        ),
+        (
+            3,
+            vec!["sale_date:invalid".to_string()],
+            fields([
+                Some("31"),
+                Some("10"),
+                Some("Bookshelf"),
+                Some("BrandH"),
+                Some("Furniture"),
+                Some("4"),
+                Some("HomeEssentials"),
+                Some("Online"),
+                None,
+                Some("2"),
+                Some("300.00"),
+                None,
+            ]),
+        ),
+        (
+            4,
+            vec![
+                "product_id:invalid".to_string(),
+                "price_non_negative".to_string(),
+                "channel_known".to_string(),
+            ],
+            fields([
+                Some("32"),
+                None,
+                Some("Lamp"),
+                Some("BrandF"),
+                Some("Electronics"),
+                Some("1"),
+                Some("TechGear"),
+                None,
+                None,
+                Some("1"),
+                None,
+                Some("2024-03-10"),
+            ]),
+        ),
+        (
+            5,
+            vec!["unbalanced_quote".to_string()],
+            record_level.clone(),
+        ),
+        (6, vec!["field_count".to_string()], record_level),
+    ];
+    assert_eq!(reject_fields(&db), expected);
+    assert_eq!(db.count("select count(*) from raw.sales"), 1);
+
+    // Loaded again: the merge path (the sale is stored) keeps the rejects out of raw.sales too.
+    db.salesflow_ok(&["ingest", "--force", &file], 0);
+    assert_eq!(db.ledger(2), ("succeeded".into(), [6, 0, 0, 1, 0, 5]));
+    let again: Vec<_> = reject_fields(&db).split_off(5);
+    assert_eq!(again, expected);
+    assert_eq!(db.count("select count(*) from raw.sales"), 1);
+}
+
+#[test]
+fn a_schema_version_1_database_is_migrated_on_the_next_ingest() {
+    use sha2::{Digest, Sha256};
+
+    let db = TestDb::new("upgrade_v1");
+    // What a salesflow with only migration 0001 left behind: its bookkeeping table (as it
+    // created it then), the schema, and a load with one quarantined row.
+    let v1 = include_str!("../migrations/0001_init.sql");
+    let client = &mut db.client();
+    client
+        .batch_execute(
+            "create schema salesflow;
+             create table salesflow.schema_migrations (
+                 version    integer primary key,
+                 name       text not null,
+                 sha256     text not null,
+                 applied_at timestamptz not null default now()
+             );",
+        )
+        .unwrap();
+    client.batch_execute(v1).unwrap();
+    client
+        .execute(
+            "insert into salesflow.schema_migrations (version, name, sha256)
+             values (1, 'initial schema', $1)",
+            &[&hex::encode(Sha256::digest(v1.as_bytes()))],
+        )
+        .unwrap();
+    client
+        .batch_execute(
+            "insert into salesflow.loads (source_path, file_sha256, file_bytes, status, rows_read, rows_rejected)
+             values ('old.csv', 'abc', 10, 'succeeded', 1, 1);
+             insert into raw.sales_rejects (load_id, source_line, raw_record, reasons, message)
+             values (1, 2, '1,2,3', '{field_count}', 'expected 12 fields as in the header, found 3');",
+        )
+        .unwrap();
+
+    db.salesflow_ok(&["ingest", &reference_csv()], 0);
+    let versions: Vec<(i32, String)> = client
+        .query(
+            "select version, name from salesflow.schema_migrations order by version",
+            &[],
+        )
+        .unwrap()
+        .iter()
+        .map(|row| (row.get(0), row.get(1)))
+        .collect();
+    assert_eq!(
+        versions,
+        vec![(1, "initial schema".into()), (2, "reject fields".into())]
+    );
+    // The old reject is kept, with NULL fields; the new load's reject has its fields.
+    let rejects = reject_fields(&db);
+    assert_eq!(rejects.len(), 2);
+    assert_eq!(rejects[0].1, vec!["field_count"]);
+    assert_eq!(rejects[0].2, fields([None; 12]));
+    assert_eq!(rejects[1].2[1].as_deref(), Some("7"));
+    // Typed like raw.sales.
+    let types: Vec<String> = client
+        .query(
+            "select format_type(atttypid, atttypmod) from pg_attribute
+             where attrelid = 'raw.sales_rejects'::regclass
+               and attname in ('sale_id', 'quantity', 'price', 'sale_date')
+             order by attname",
+            &[],
+        )
+        .unwrap()
+        .iter()
+        .map(|row| row.get(0))
+        .collect();
+    assert_eq!(types, vec!["numeric(12,2)", "integer", "date", "bigint"]);
+    // A further run has nothing to apply.
+    db.salesflow_ok(&["status"], 0);
+    assert_eq!(
+        db.count("select count(*) from salesflow.schema_migrations"),
+        2
+    );
 }

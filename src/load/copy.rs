@@ -12,8 +12,10 @@ use chrono::Datelike;
 use crate::clean::{Reject, Sale};
 
 /// The staging table's columns, in COPY order. Valid sales fill the sale columns;
-/// rejects fill `raw_record`, `reasons` and `message`: one stream carries both, so the
-/// file is read once and nothing waits in memory.
+/// rejects fill `raw_record`, `reasons` and `message`, and of the sale columns those of
+/// the fields that were fine (`currency`, `dq_flags` and `row_hash` stay NULL): one
+/// stream carries both, so the file is read once and nothing waits in memory. A row is a
+/// reject exactly when `reasons` is not NULL.
 pub const STAGE_COLUMNS: &str = "source_line, sale_id, product_id, product_name, brand, category, \
      retailer_id, retailer_name, channel, location, quantity, price, currency, sale_date, \
      dq_flags, row_hash, raw_record, reasons, message";
@@ -59,13 +61,32 @@ impl<W: Write> RowWriter<W> {
         self.out.write_all(row)
     }
 
-    pub fn reject(&mut self, line: u64, raw: &[u8], reject: &Reject) -> io::Result<()> {
+    pub fn reject(&mut self, line: u64, raw: &[u8], reject: &Reject<'_>) -> io::Result<()> {
         let row = &mut self.row;
         row.clear();
         integer(row, line as i64);
-        for _ in 0..15 {
-            row.extend_from_slice(b"\\N\t");
+        let fields = &*reject.fields;
+        optional_integer(row, fields.sale_id);
+        optional_integer(row, fields.product_id);
+        optional_text(row, fields.product_name);
+        optional_text(row, fields.brand);
+        optional_text(row, fields.category);
+        optional_integer(row, fields.retailer_id);
+        optional_text(row, fields.retailer_name);
+        optional_text(row, fields.channel);
+        optional_text(row, fields.location);
+        optional_integer(row, fields.quantity.map(i64::from));
+        match fields.price {
+            Some(price) => write!(row, "{price}\t")?,
+            None => null(row),
         }
+        null(row); // currency
+        match fields.sale_date {
+            Some(sale_date) => date(row, sale_date),
+            None => null(row),
+        }
+        null(row); // dq_flags
+        null(row); // row_hash
         text(
             row,
             String::from_utf8_lossy(raw)
@@ -79,6 +100,10 @@ impl<W: Write> RowWriter<W> {
     }
 }
 
+fn null(row: &mut Vec<u8>) {
+    row.extend_from_slice(b"\\N\t");
+}
+
 fn integer(row: &mut Vec<u8>, value: i64) {
     row.extend_from_slice(itoa::Buffer::new().format(value).as_bytes());
     row.push(b'\t');
@@ -87,14 +112,14 @@ fn integer(row: &mut Vec<u8>, value: i64) {
 fn optional_integer(row: &mut Vec<u8>, value: Option<i64>) {
     match value {
         Some(value) => integer(row, value),
-        None => row.extend_from_slice(b"\\N\t"),
+        None => null(row),
     }
 }
 
 fn optional_text(row: &mut Vec<u8>, value: Option<&str>) {
     match value {
         Some(value) => text(row, value.as_bytes()),
-        None => row.extend_from_slice(b"\\N\t"),
+        None => null(row),
     }
 }
 
@@ -138,7 +163,7 @@ fn codes(row: &mut Vec<u8>, codes: impl Iterator<Item = String>) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::clean::{Flag, Repair};
+    use crate::clean::{Flag, Repair, SaleFields};
     use crate::contract::Field;
     use rust_decimal::Decimal;
     use std::borrow::Cow;
@@ -178,6 +203,7 @@ mod tests {
         let reject = Reject {
             reasons: vec!["quantity_positive".into(), "price:invalid".into()],
             message: "quantity must be at least 1 (got -1)".into(),
+            fields: Box::default(),
         };
         let mut writer = RowWriter::new(Vec::new());
         writer.reject(538, b"1003,7,\xff\tx", &reject).unwrap();
@@ -189,5 +215,56 @@ mod tests {
         assert_eq!(columns[16], "1003,7,\u{FFFD}\\tx");
         assert_eq!(columns[17], "{quantity_positive,price:invalid}");
         assert_eq!(columns[18], "quantity must be at least 1 (got -1)");
+    }
+
+    #[test]
+    fn reject_row_carries_the_fields_that_were_fine() {
+        let reject = Reject {
+            reasons: vec!["quantity_positive".into()],
+            message: "quantity must be at least 1 (got -1)".into(),
+            fields: Box::new(SaleFields {
+                sale_id: Some(1003),
+                product_id: Some(7),
+                product_name: Some("Office\tDesk"),
+                brand: Some("BrandG"),
+                category: None,
+                retailer_id: Some(3),
+                retailer_name: Some("GadgetWorld"),
+                channel: Some("Offline"),
+                location: Some("San Francisco"),
+                quantity: None,
+                price: Some(Decimal::new(50000, 2)),
+                sale_date: chrono::NaiveDate::from_ymd_opt(2024, 3, 5),
+            }),
+        };
+        let mut writer = RowWriter::new(Vec::new());
+        writer.reject(538, b"1003,7,...", &reject).unwrap();
+        let row = String::from_utf8(writer.into_inner()).unwrap();
+        let columns: Vec<&str> = row.trim_end_matches('\n').split('\t').collect();
+        let names: Vec<&str> = STAGE_COLUMNS.split(", ").collect();
+        assert_eq!(columns.len(), names.len());
+        let column = |name: &str| columns[names.iter().position(|n| *n == name).unwrap()];
+        for (name, value) in [
+            ("source_line", "538"),
+            ("sale_id", "1003"),
+            ("product_id", "7"),
+            ("product_name", "Office\\tDesk"),
+            ("brand", "BrandG"),
+            ("category", "\\N"),
+            ("retailer_id", "3"),
+            ("retailer_name", "GadgetWorld"),
+            ("channel", "Offline"),
+            ("location", "San Francisco"),
+            ("quantity", "\\N"),
+            ("price", "500.00"),
+            ("currency", "\\N"),
+            ("sale_date", "2024-03-05"),
+            ("dq_flags", "\\N"),
+            ("row_hash", "\\N"),
+            ("raw_record", "1003,7,..."),
+            ("reasons", "{quantity_positive}"),
+        ] {
+            assert_eq!(column(name), value, "{name}");
+        }
     }
 }

@@ -36,6 +36,11 @@ const CREATE_STAGE: &str = "create temp table stage (
 const SALE_COLUMNS: &str = "sale_id, product_id, product_name, brand, category, retailer_id, \
      retailer_name, channel, location, quantity, price, currency, sale_date, dq_flags";
 
+/// The columns of `raw.sales_rejects` that keep a reject's fields (migration 0002): the
+/// staging columns of the same names, NULL where a field was missing or invalid.
+const REJECT_FIELD_COLUMNS: &str = "sale_id, product_id, product_name, brand, category, \
+     retailer_id, retailer_name, channel, location, quantity, price, sale_date";
+
 /// The transaction of one file, with timing of each step in the debug log.
 struct Step<'c, 't> {
     transaction: &'t mut Transaction<'c>,
@@ -130,9 +135,12 @@ pub(super) fn merge_file<E>(
     if streamed.rows_rejected > 0 {
         step.run(
             "quarantining rejected rows",
-            "insert into raw.sales_rejects (load_id, source_line, raw_record, reasons, message)
-             select $1, source_line, raw_record, reasons, message from stage
-             where reasons is not null",
+            &format!(
+                "insert into raw.sales_rejects
+                   (load_id, source_line, raw_record, reasons, message, {REJECT_FIELD_COLUMNS})
+                 select $1, source_line, raw_record, reasons, message, {REJECT_FIELD_COLUMNS}
+                 from stage where reasons is not null"
+            ),
             &[&load_id_value],
         )?;
     }

@@ -11,11 +11,18 @@ use sha2::{Digest, Sha256};
 use super::{LoadError, lock};
 
 /// The migrations, in order. Never edit one that has shipped: add a new one.
-const MIGRATIONS: &[(i32, &str, &str)] = &[(
-    1,
-    "initial schema",
-    include_str!("../../migrations/0001_init.sql"),
-)];
+const MIGRATIONS: &[(i32, &str, &str)] = &[
+    (
+        1,
+        "initial schema",
+        include_str!("../../migrations/0001_init.sql"),
+    ),
+    (
+        2,
+        "reject fields",
+        include_str!("../../migrations/0002_reject_fields.sql"),
+    ),
+];
 
 /// Brings the schema up to date; returns how many migrations were applied.
 pub fn migrate(client: &mut Client) -> Result<usize, LoadError> {
