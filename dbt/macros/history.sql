@@ -4,6 +4,13 @@
     raw.sales, with the first and last sale date it was seen on, its number of sales and their
     amount. Both from one pass over the rows (GROUPING SETS).
 
+    Quarantined rows (raw.sales_rejects) are evidence too: the loader keeps the fields of a
+    reject that passed their own checks, so a sale rejected for, say, quantity -1 still shows
+    that its product and retailer exist under those attributes on that date. A reject counts
+    for the product when its product id and sale date are valid, for the retailer when its
+    retailer id, channel and sale date are; it adds to rejects_count, never to sales_count or
+    sales_amount (those stay the figures of raw.sales, which the fact is reconciled with).
+
     Materialized as a table that is rebuilt on every run from its previous state plus the rows
     of the loads that arrived since (through_load_id is the high-water mark), so a run reads
     only the new rows however big raw.sales is. It recomputes from all rows on a full refresh,
@@ -14,7 +21,9 @@
     {%- set upto = salesflow.safe_load_watermark() -%}
     {%- set mode = 'full' -%}
     {%- set after = 0 -%}
-    {%- if execute and prev is not none and not flags.FULL_REFRESH -%}
+    {#- A previous state without rejects_count predates reject evidence: recompute. -#}
+    {%- if execute and prev is not none and not flags.FULL_REFRESH
+          and 'rejects_count' in adapter.get_columns_in_relation(prev) | map(attribute='name') | list -%}
         {%- set after_value = run_query('select max(through_load_id) from ' ~ prev).columns[0].values()[0] -%}
         {%- if after_value is not none -%}
             {%- set after = after_value | int -%}
@@ -47,15 +56,40 @@ with new_combinations as (
     group by grouping sets (({{ product | join(', ') }}), ({{ retailer | join(', ') }}))
 ),
 
+new_reject_combinations as (
+    select
+        case when grouping(product_id, product_name, brand, category) = 0
+             then 'product' else 'retailer' end as kind,
+        {{ all_columns }},
+        min(sale_date) as first_seen,
+        max(sale_date) as last_seen,
+        0::bigint as sales_count,
+        0::numeric as sales_amount,
+        count(*) as rejects_count
+    from {{ source('raw', 'sales_rejects') }}
+    where load_id <= {{ upto }}
+      {%- if mode == 'incremental' %}
+      and load_id > {{ after }}
+      {%- endif %}
+      and sale_date is not null
+    group by grouping sets (({{ product | join(', ') }}), ({{ retailer | join(', ') }}))
+),
+
 combined as (
-    select * from new_combinations
+    select *, 0::bigint as rejects_count from new_combinations
     -- the product combinations of rows without a product id are not evidence of a product
     where not (kind = 'product' and product_id is null)
+
+    union all
+
+    select * from new_reject_combinations
+    where (kind = 'product' and product_id is not null)
+       or (kind = 'retailer' and retailer_id is not null and channel is not null)
     {%- if mode == 'incremental' %}
 
     union all
 
-    select kind, {{ all_columns }}, first_seen, last_seen, sales_count, sales_amount
+    select kind, {{ all_columns }}, first_seen, last_seen, sales_count, sales_amount, rejects_count
     from {{ prev }}
     {%- endif %}
 )
@@ -67,6 +101,7 @@ select
     max(last_seen) as last_seen,
     sum(sales_count)::bigint as sales_count,
     sum(sales_amount)::numeric(18, 2) as sales_amount,
+    sum(rejects_count)::bigint as rejects_count,
     {{ upto }}::bigint as through_load_id
 from combined
 group by kind, {{ all_columns }}

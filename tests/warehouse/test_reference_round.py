@@ -67,15 +67,26 @@ def test_dim_product_has_the_sold_products_and_the_unknown_member(built):
         (4, "Desk Chair", "BrandD", True),
         (5, "Blender", "BrandE", True),
         (6, "Desk Lamp", "BrandF", True),
+        (7, "Office Desk", "BrandG", True),
         (8, "Coffee Machine", "BrandH", True),
     ]
     assert built.one(
         "select product_id, product_name from marts.dim_product where product_key = -1"
     ) == (None, "Unknown product")
     # Product 7 (Office Desk) is in the feed only on sale 1003, which the loader rejects
-    # (quantity -1): the dimension is built from sales, so it is not there.
+    # (quantity -1). The reject keeps its valid fields, so the product exists from that date
+    # on, with no sales.
     assert built.one("select count(*) from raw.sales where product_id = 7") == 0
-    assert "Office Desk" in built.one("select raw_record from raw.sales_rejects")
+    assert built.one(
+        "select valid_from::text, valid_to::text from marts.dim_product where product_id = 7"
+    ) == ("2024-03-05", "9999-12-31")
+    assert (
+        built.one(
+            "select count(*) from marts.fct_sales f join marts.dim_product p"
+            " using (product_key) where p.product_id = 7"
+        )
+        == 0
+    )
 
 
 def test_every_fact_points_at_a_version_valid_on_its_date(built):
