@@ -19,7 +19,12 @@
       build and selective
     - load_id (BRIN): lineage ("what did load N bring"); rows arrive in load order, so a
       block-range index does (the batch's high-water mark is kept by int_sales_batch)
-    - dbt_updated_at: the rows of the latest build (tests, sales_monthly's consistency check) -#}
+    - dbt_updated_at: the rows of the latest build (tests, sales_monthly's consistency check)
+
+    parallel_tuple_cost: a full build passes every row of the join through the leader that
+    writes the table, which the default cost (0.1 per row) prices so high that PostgreSQL
+    plans it serially. With the hash joins done by parallel workers the build's SELECT takes
+    about half the time (5M rows on 2 cores: 5.3-7.6 s against 8.9-14.4 s). -#}
 -- depends_on: {{ ref('int_sales_changes') }}
 {{ config(
     materialized='incremental',
@@ -34,6 +39,7 @@
         {'columns': ['load_id'], 'type': 'brin'},
         {'columns': ['dbt_updated_at']},
     ],
+    pre_hook="set local parallel_tuple_cost = 0.01",
     post_hook=["{% if is_incremental() %}select 1{% else %}analyze {{ this }}{% endif %}"]
 ) }}
 
