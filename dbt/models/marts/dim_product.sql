@@ -1,6 +1,7 @@
 {#- Products, SCD type 2 in business time (macros/scd2.sql): a new version whenever a product
     id is sold under a new (name, brand, category), valid from the first sale date it was seen
-    on. Plus the unknown member (product_key -1) for sales whose product id is missing and
+    on (rejected sales count through their valid fields, base_sales__attribute_history).
+    Plus the unknown member (product_key -1) for sales whose product id is missing and
     could not be resolved from the name. -#}
 {{ config(
     indexes=[
