@@ -39,44 +39,36 @@
     {%- set product = ['product_id', 'product_name', 'brand', 'category'] -%}
     {%- set retailer = ['retailer_id', 'retailer_name', 'channel', 'location'] -%}
     {%- set all_columns = (product + retailer) | join(', ') %}
-with new_combinations as (
+{#- The same one-pass grouping over the new rows of both inputs; only the measures differ
+    (rejects are evidence, never sales) and rejects need a valid sale date. -#}
+{%- set inputs = [
+    ('new_sale_combinations', source('raw', 'sales'),
+     'count(*) as sales_count, sum(price) as sales_amount, 0::bigint as rejects_count', ''),
+    ('new_reject_combinations', source('raw', 'sales_rejects'),
+     '0::bigint as sales_count, 0::numeric as sales_amount, count(*) as rejects_count',
+     'and sale_date is not null'),
+] %}
+with
+{%- for name, relation, measures, condition in inputs %}
+{{ name }} as (
     select
         case when grouping(product_id, product_name, brand, category) = 0
              then 'product' else 'retailer' end as kind,
         {{ all_columns }},
         min(sale_date) as first_seen,
         max(sale_date) as last_seen,
-        count(*) as sales_count,
-        sum(price) as sales_amount
-    from {{ source('raw', 'sales') }}
+        {{ measures }}
+    from {{ relation }}
     where load_id <= {{ upto }}
       {%- if mode == 'incremental' %}
       and load_id > {{ after }}
       {%- endif %}
+      {{ condition }}
     group by grouping sets (({{ product | join(', ') }}), ({{ retailer | join(', ') }}))
 ),
-
-new_reject_combinations as (
-    select
-        case when grouping(product_id, product_name, brand, category) = 0
-             then 'product' else 'retailer' end as kind,
-        {{ all_columns }},
-        min(sale_date) as first_seen,
-        max(sale_date) as last_seen,
-        0::bigint as sales_count,
-        0::numeric as sales_amount,
-        count(*) as rejects_count
-    from {{ source('raw', 'sales_rejects') }}
-    where load_id <= {{ upto }}
-      {%- if mode == 'incremental' %}
-      and load_id > {{ after }}
-      {%- endif %}
-      and sale_date is not null
-    group by grouping sets (({{ product | join(', ') }}), ({{ retailer | join(', ') }}))
-),
-
+{% endfor %}
 combined as (
-    select *, 0::bigint as rejects_count from new_combinations
+    select * from new_sale_combinations
     -- the product combinations of rows without a product id are not evidence of a product
     where not (kind = 'product' and product_id is null)
 
