@@ -533,6 +533,55 @@ fn appending_new_sales_fills_existing_and_new_partitions_with_indexes() {
     assert_eq!(db.count("select count(distinct sale_id) from raw.sales"), 7);
 }
 
+#[test]
+fn tables_a_load_fills_from_empty_are_vacuumed_and_analyzed() {
+    let db = TestDb::new("vacuum");
+    let manual_vacuums = |table: &str| {
+        db.count(&format!(
+            "select vacuum_count from pg_stat_user_tables where relid = 'raw.{table}'::regclass"
+        ))
+    };
+    let has_statistics = |table: &str| {
+        db.count(&format!(
+            "select count(*) from pg_stats where schemaname = 'raw' and tablename = '{table}'"
+        )) > 0
+    };
+    // The first load (append path) creates February's partition and fills the key table.
+    db.salesflow_ok(&["ingest", &fixture("base.csv")], 0);
+    assert_eq!(manual_vacuums("sales_2024_02"), 1);
+    assert_eq!(manual_vacuums("sale_keys"), 1);
+    assert!(has_statistics("sales_2024_02") && has_statistics("sale_keys"));
+    assert_eq!(
+        db.count(
+            "select relallvisible::bigint from pg_class where oid = 'raw.sales_2024_02'::regclass"
+        ),
+        db.count("select relpages::bigint from pg_class where oid = 'raw.sales_2024_02'::regclass"),
+        "every page is marked all-visible"
+    );
+
+    // Appending to February and a new June: only June is new, so only June is vacuumed.
+    db.salesflow_ok(&["ingest", &fixture("append_mixed_months.csv")], 0);
+    assert_eq!(manual_vacuums("sales_2024_06"), 1);
+    assert!(has_statistics("sales_2024_06"));
+    assert_eq!(manual_vacuums("sales_2024_02"), 1);
+    assert_eq!(manual_vacuums("sale_keys"), 1);
+
+    // The merge path (a re-sent sale) vacuums the partition it creates for the new date.
+    let dir = tempfile::tempdir().unwrap();
+    let resend = dir.path().join("resend_into_september.csv");
+    std::fs::write(
+        &resend,
+        "SaleID,ProductID,ProductName,Brand,Category,RetailerID,RetailerName,Channel,Location,Quantity,Price,Date\n\
+         1,1,Laptop,BrandA,Electronics,1,TechGear,Online,,3,4500,2024-09-05\n",
+    )
+    .unwrap();
+    db.salesflow_ok(&["ingest", resend.to_str().unwrap()], 0);
+    assert_eq!(db.ledger(3), ("succeeded".into(), [1, 0, 1, 0, 0, 0]));
+    assert_eq!(manual_vacuums("sales_2024_09"), 1);
+    assert!(has_statistics("sales_2024_09"));
+    assert_eq!(manual_vacuums("sales_2024_06"), 1);
+}
+
 /// The new columns of `raw.sales_rejects` (migration 0002) as text, NULL as None.
 const REJECT_FIELDS: &str = "sale_id::text, product_id::text, product_name, brand, category, \
      retailer_id::text, retailer_name, channel, location, quantity::text, price::text, \

@@ -181,8 +181,8 @@ pub(super) fn merge_file<E>(
     let loaded_at: std::time::SystemTime = step
         .query_one("reading the clock", "select clock_timestamp()", &[])?
         .get(0);
-    if append {
-        append_rows(&mut step, &streamed.months, load_id_value, loaded_at)?;
+    let new_tables = if append {
+        append_rows(&mut step, &streamed.months, load_id_value, loaded_at)?
     } else {
         merge_rows(
             &mut step,
@@ -190,14 +190,15 @@ pub(super) fn merge_file<E>(
             &counts,
             load_id_value,
             loaded_at,
-        )?;
-    }
+        )?
+    };
 
     match load_id {
         Some(load_id) => {
             super::Ledger::finish(&mut transaction, load_id, &counts)
                 .map_err(db("writing the load ledger"))?;
             transaction.commit().map_err(db("committing the file"))?;
+            vacuum_new_tables(client, &new_tables);
         }
         None => transaction
             .rollback()
@@ -257,24 +258,35 @@ fn classify(step: &mut Step<'_, '_>, streamed: &Streamed, valid: u64) -> Result<
     })
 }
 
-/// The general path: replace updated sales, insert new ones, keep keys in step.
+/// The general path: replace updated sales, insert new ones, keep keys in step. Returns
+/// the tables that it fills from empty: the partitions it creates, and the key table when
+/// it was empty.
 fn merge_rows(
     step: &mut Step<'_, '_>,
     months: &BTreeSet<NaiveDate>,
     counts: &Counts,
     load_id: i64,
     loaded_at: std::time::SystemTime,
-) -> Result<(), LoadError> {
+) -> Result<Vec<String>, LoadError> {
+    let existing = existing_partitions(step)?;
+    let mut filled = Vec::new();
     for month in months {
+        let name = partition_name(*month);
+        if existing.contains(&name) {
+            continue;
+        }
         step.batch(
             "creating a monthly partition",
             &format!(
-                "create table if not exists {} partition of raw.sales
+                "create table {name} partition of raw.sales
                  for values from ('{month}') to ('{}')",
-                partition_name(*month),
                 next_month(*month)
             ),
         )?;
+        filled.push(name);
+    }
+    if keys_empty(step)? {
+        filled.push("raw.sale_keys".to_string());
     }
     if counts.updated > 0 {
         step.run(
@@ -308,17 +320,12 @@ fn merge_rows(
          select sale_id, sale_date, row_hash, $1 from incoming where old_row_hash is null",
         &[&load_id],
     )?;
-    Ok(())
+    Ok(filled)
 }
 
-/// The append path: every valid staged row is a new sale.
-fn append_rows(
-    step: &mut Step<'_, '_>,
-    months: &BTreeSet<NaiveDate>,
-    load_id: i64,
-    loaded_at: std::time::SystemTime,
-) -> Result<(), LoadError> {
-    let existing: BTreeSet<String> = step
+/// The names of `raw.sales`' partitions, as `partition_name` spells them.
+fn existing_partitions(step: &mut Step<'_, '_>) -> Result<BTreeSet<String>, LoadError> {
+    Ok(step
         .transaction
         .query(
             "select 'raw.' || c.relname from pg_inherits i join pg_class c on c.oid = i.inhrelid
@@ -328,7 +335,28 @@ fn append_rows(
         .map_err(|source| LoadError::database("listing partitions", source))?
         .iter()
         .map(|row| row.get(0))
-        .collect();
+        .collect())
+}
+
+fn keys_empty(step: &mut Step<'_, '_>) -> Result<bool, LoadError> {
+    Ok(step
+        .query_one(
+            "checking the key table",
+            "select not exists (select 1 from raw.sale_keys)",
+            &[],
+        )?
+        .get(0))
+}
+
+/// The append path: every valid staged row is a new sale. Returns the tables that it
+/// filled from empty: the new partitions, and the key table when it was empty.
+fn append_rows(
+    step: &mut Step<'_, '_>,
+    months: &BTreeSet<NaiveDate>,
+    load_id: i64,
+    loaded_at: std::time::SystemTime,
+) -> Result<Vec<String>, LoadError> {
+    let existing = existing_partitions(step)?;
     let (old_months, new_months): (Vec<NaiveDate>, Vec<NaiveDate>) = months
         .iter()
         .partition(|month| existing.contains(&partition_name(**month)));
@@ -397,13 +425,7 @@ fn append_rows(
         step.batch("indexing and attaching new partitions", &attach)?;
     }
 
-    let keys_empty: bool = step
-        .query_one(
-            "checking the key table",
-            "select not exists (select 1 from raw.sale_keys)",
-            &[],
-        )?
-        .get(0);
+    let keys_empty = keys_empty(step)?;
     let insert_keys = "insert into raw.sale_keys (sale_id, sale_date, row_hash, load_id)
          select sale_id, sale_date, row_hash, $1 from stage where reasons is null";
     if keys_empty {
@@ -419,7 +441,52 @@ fn append_rows(
     } else {
         step.run("inserting sale keys", insert_keys, &[&load_id])?;
     }
-    Ok(())
+    let mut filled: Vec<String> = new_months.iter().map(|m| partition_name(*m)).collect();
+    if keys_empty {
+        filled.push("raw.sale_keys".to_string());
+    }
+    Ok(filled)
+}
+
+/// Vacuums and analyzes the tables that the committed load filled from empty.
+///
+/// Left to autovacuum, a bulk load's new partitions are vacuumed and analyzed one by one,
+/// throttled, while the next step (dbt) is already reading them: measured on a 5M-row
+/// load, 40 s of background work competing for the same cores, which made the first
+/// `dbt build` about 10 s slower. Done here, at full speed, the work is small
+/// (VACUUM of 5M fresh rows: 1.8 s) and the next reader finds visibility-map bits, hint
+/// bits and statistics in place. A month's partition holds a few hundred distinct
+/// values per column at most, so a 3,000-row sample (statistics target 10) describes it:
+/// 40 ms per partition instead of 290 ms at the default target.
+///
+/// The data is committed by then, so a failure here is only logged: autovacuum will do
+/// the same work later.
+fn vacuum_new_tables(client: &mut Client, tables: &[String]) {
+    if tables.is_empty() {
+        return;
+    }
+    let started = Instant::now();
+    // Three statements, not one batch: VACUUM cannot run in the implicit transaction of a
+    // multi-statement query.
+    let vacuum = format!("vacuum (analyze) {}", tables.join(", "));
+    let result = [
+        "set default_statistics_target = 10",
+        &vacuum,
+        "reset default_statistics_target",
+    ]
+    .iter()
+    .try_for_each(|sql| client.batch_execute(sql));
+    match result {
+        Ok(()) => tracing::debug!(
+            tables = tables.len(),
+            ms = started.elapsed().as_millis() as u64,
+            "vacuumed and analyzed the new tables"
+        ),
+        Err(error) => tracing::warn!(
+            %error,
+            "could not vacuum and analyze the new tables; autovacuum will"
+        ),
+    }
 }
 
 /// `raw.sales_2024_02` for February 2024.
