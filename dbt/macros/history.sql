@@ -2,7 +2,7 @@
     (product_id, product_name, brand, category) among rows with a product id, and every
     combination of retailer attributes (retailer_id, retailer_name, channel, location) seen in
     raw.sales, with the first and last sale date it was seen on, its number of sales and their
-    amount. Both from one pass over the rows (GROUPING SETS).
+    amount. Both from one pass over the rows.
 
     Quarantined rows (raw.sales_rejects) are evidence too: the loader keeps the fields of a
     reject that passed their own checks, so a sale rejected for, say, quantity -1 still shows
@@ -39,8 +39,12 @@
     {%- set product = ['product_id', 'product_name', 'brand', 'category'] -%}
     {%- set retailer = ['retailer_id', 'retailer_name', 'channel', 'location'] -%}
     {%- set all_columns = (product + retailer) | join(', ') %}
-{#- The same one-pass grouping over the new rows of both inputs; only the measures differ
-    (rejects are evidence, never sales) and rejects need a valid sale date. -#}
+{#- The same grouping over the new rows of both inputs; only the measures differ (rejects are
+    evidence, never sales) and rejects need a valid sale date. Two steps: a plain GROUP BY of
+    the (product, retailer) attribute pairs, which PostgreSQL runs in parallel workers (a few
+    thousand groups from millions of rows), then the GROUPING SETS over those pairs.
+    PostgreSQL cannot run GROUPING SETS in parallel: straight over 5M rows it took 5.7-7.6 s,
+    the two steps 3.8-4.2 s. -#}
 {%- set inputs = [
     ('new_sale_combinations', source('raw', 'sales'),
      'count(*) as sales_count, sum(price) as sales_amount, 0::bigint as rejects_count', ''),
@@ -50,10 +54,8 @@
 ] %}
 with
 {%- for name, relation, measures, condition in inputs %}
-{{ name }} as (
+{{ name }}_pairs as (
     select
-        case when grouping(product_id, product_name, brand, category) = 0
-             then 'product' else 'retailer' end as kind,
         {{ all_columns }},
         min(sale_date) as first_seen,
         max(sale_date) as last_seen,
@@ -64,6 +66,20 @@ with
       and load_id > {{ after }}
       {%- endif %}
       {{ condition }}
+    group by {{ all_columns }}
+),
+
+{{ name }} as (
+    select
+        case when grouping(product_id, product_name, brand, category) = 0
+             then 'product' else 'retailer' end as kind,
+        {{ all_columns }},
+        min(first_seen) as first_seen,
+        max(last_seen) as last_seen,
+        sum(sales_count)::bigint as sales_count,
+        sum(sales_amount) as sales_amount,
+        sum(rejects_count)::bigint as rejects_count
+    from {{ name }}_pairs
     group by grouping sets (({{ product | join(', ') }}), ({{ retailer | join(', ') }}))
 ),
 {% endfor %}
