@@ -345,7 +345,9 @@ def _dbt_layer(layer: str) -> None:
     cmd = [str(dbt), "build", "--select", *select]
     if exclude:
         cmd += ["--exclude", *exclude]
-    cmd += ["--indirect-selection", "buildable"]
+    # Unit tests check the SQL against fixed inputs, not the data: they belong to CI (the
+    # project's test suite runs them), not to every load (dbt's own recommendation).
+    cmd += ["--indirect-selection", "buildable", "--exclude-resource-type", "unit_test"]
     project_dir = os.environ.get("SALESFLOW_DBT_PROJECT_DIR")
     if project_dir:
         cmd += [
