@@ -125,6 +125,10 @@ DBT_LAYERS = {
     "dimensions": ("path:models/marts,dim_*", ""),
     "marts": ("path:models/marts", "dim_*"),
 }
+# Passed to every layer's `dbt build`. `buildable`: a layer runs the tests whose parents are all
+# built by then. Unit tests check the SQL against fixed inputs, not the data: they belong to CI
+# (the project's test suite runs them), not to every load, as dbt recommends.
+DBT_BUILD_FLAGS = ("--indirect-selection", "buildable", "--exclude-resource-type", "unit_test")
 
 LIBPQ_URL_PARAMS = {
     # Connection extras that are libpq / rust-postgres URL parameters; anything else in an
@@ -345,9 +349,7 @@ def _dbt_layer(layer: str) -> None:
     cmd = [str(dbt), "build", "--select", *select]
     if exclude:
         cmd += ["--exclude", *exclude]
-    # Unit tests check the SQL against fixed inputs, not the data: they belong to CI (the
-    # project's test suite runs them), not to every load (dbt's own recommendation).
-    cmd += ["--indirect-selection", "buildable", "--exclude-resource-type", "unit_test"]
+    cmd += DBT_BUILD_FLAGS
     project_dir = os.environ.get("SALESFLOW_DBT_PROJECT_DIR")
     if project_dir:
         cmd += [

@@ -304,8 +304,9 @@ def test_file_over_reject_threshold_fails_at_the_gate_and_keeps_the_warehouse_co
 
 def test_dbt_layers_cover_every_node_exactly_once(tmp_path):
     """The DAG's three `dbt build` layers, as dbt itself selects them, together build every
-    model and run every test of the dbt project, each once (a model added in a new folder, or
-    a snapshot, would otherwise be silently left out of the pipeline)."""
+    model and run every data test of the dbt project, each once (a model added in a new
+    folder, or a snapshot, would otherwise be silently left out of the pipeline). Unit tests
+    are left to the test suite, in every layer."""
     import sales_pipeline as sp
 
     dbt = os.environ.get("SALESFLOW_DBT") or str(REPO / "scripts" / "dbt")
@@ -335,12 +336,14 @@ def test_dbt_layers_cover_every_node_exactly_once(tmp_path):
         rows = [json.loads(line) for line in proc.stdout.splitlines() if line.startswith("{")]
         return {r["unique_id"] for r in rows if r["resource_type"] not in ("source", "exposure")}
 
-    everything = ls()
+    everything = ls("--exclude-resource-type", "unit_test")
     layers = []
     for select, exclude in sp.DBT_LAYERS.values():
         args = ["--select", *select.split()] + (["--exclude", *exclude.split()] if exclude else [])
-        layers.append(ls(*args, "--indirect-selection", "buildable"))
+        layers.append(ls(*args, *sp.DBT_BUILD_FLAGS))
     assert everything, "dbt ls listed nothing"
+    assert not any(node.startswith("unit_test.") for node in everything)
+    assert any(node.startswith("model.") for node in everything)
     missing = everything - set().union(*layers)
     assert not missing, f"in no layer of the DAG: {sorted(missing)}"
     assert sum(len(layer) for layer in layers) == len(everything), "a node is built by two layers"
