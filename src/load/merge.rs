@@ -451,12 +451,13 @@ fn append_rows(
 /// Vacuums and analyzes the tables that the committed load filled from empty.
 ///
 /// Left to autovacuum, a bulk load's new partitions are vacuumed and analyzed one by one,
-/// throttled, while the next step (dbt) is already reading them: measured on a 5M-row
-/// load, 40 s of background work competing for the same cores, which made the first
-/// `dbt build` about 10 s slower. Done here, at full speed, the work is small
-/// (VACUUM of 5M fresh rows: 1.8 s) and the next reader finds visibility-map bits, hint
-/// bits and statistics in place. A month's partition holds a few hundred distinct
-/// values per column at most, so a 3,000-row sample (statistics target 10) describes it:
+/// throttled, while the next step (dbt) is already reading them: after a 5M-row load,
+/// 40 s of background work on the same 2 cores as the first `dbt build` (58.1 s with
+/// this step against 61.4 and 62.7 s without, one run each). Done here, at full speed,
+/// the work is small (VACUUM of 5M fresh rows: 1.8 s) and the next reader finds
+/// visibility-map bits, hint bits and statistics in place. In a month's partition the
+/// columns that plans depend on (product, retailer, date, channel) have a few hundred
+/// distinct values at most, so a 3,000-row sample (statistics target 10) describes them:
 /// 40 ms per partition instead of 290 ms at the default target.
 ///
 /// The data is committed by then, so a failure here is only logged: autovacuum will do
