@@ -181,17 +181,38 @@ pub(super) fn merge_file<E>(
     let loaded_at: std::time::SystemTime = step
         .query_one("reading the clock", "select clock_timestamp()", &[])?
         .get(0);
-    let new_tables = if append {
-        append_rows(&mut step, &streamed.months, load_id_value, loaded_at)?
+    // What this load fills from empty (both paths create the missing months' partitions):
+    // vacuumed and analyzed after the commit.
+    let existing = existing_partitions(&mut step)?;
+    let keys_were_empty = keys_empty(&mut step)?;
+    let mut new_tables: Vec<String> = streamed
+        .months
+        .iter()
+        .map(|month| partition_name(*month))
+        .filter(|name| !existing.contains(name))
+        .collect();
+    if keys_were_empty {
+        new_tables.push("raw.sale_keys".to_string());
+    }
+    if append {
+        append_rows(
+            &mut step,
+            &streamed.months,
+            &existing,
+            keys_were_empty,
+            load_id_value,
+            loaded_at,
+        )?;
     } else {
         merge_rows(
             &mut step,
             &streamed.months,
+            &existing,
             &counts,
             load_id_value,
             loaded_at,
-        )?
-    };
+        )?;
+    }
 
     match load_id {
         Some(load_id) => {
@@ -258,18 +279,15 @@ fn classify(step: &mut Step<'_, '_>, streamed: &Streamed, valid: u64) -> Result<
     })
 }
 
-/// The general path: replace updated sales, insert new ones, keep keys in step. Returns
-/// the tables that it fills from empty: the partitions it creates, and the key table when
-/// it was empty.
+/// The general path: replace updated sales, insert new ones, keep keys in step.
 fn merge_rows(
     step: &mut Step<'_, '_>,
     months: &BTreeSet<NaiveDate>,
+    existing: &BTreeSet<String>,
     counts: &Counts,
     load_id: i64,
     loaded_at: std::time::SystemTime,
-) -> Result<Vec<String>, LoadError> {
-    let existing = existing_partitions(step)?;
-    let mut filled = Vec::new();
+) -> Result<(), LoadError> {
     for month in months {
         let name = partition_name(*month);
         if existing.contains(&name) {
@@ -283,10 +301,6 @@ fn merge_rows(
                 next_month(*month)
             ),
         )?;
-        filled.push(name);
-    }
-    if keys_empty(step)? {
-        filled.push("raw.sale_keys".to_string());
     }
     if counts.updated > 0 {
         step.run(
@@ -320,7 +334,7 @@ fn merge_rows(
          select sale_id, sale_date, row_hash, $1 from incoming where old_row_hash is null",
         &[&load_id],
     )?;
-    Ok(filled)
+    Ok(())
 }
 
 /// The names of `raw.sales`' partitions, as `partition_name` spells them.
@@ -348,15 +362,15 @@ fn keys_empty(step: &mut Step<'_, '_>) -> Result<bool, LoadError> {
         .get(0))
 }
 
-/// The append path: every valid staged row is a new sale. Returns the tables that it
-/// filled from empty: the new partitions, and the key table when it was empty.
+/// The append path: every valid staged row is a new sale.
 fn append_rows(
     step: &mut Step<'_, '_>,
     months: &BTreeSet<NaiveDate>,
+    existing: &BTreeSet<String>,
+    keys_empty: bool,
     load_id: i64,
     loaded_at: std::time::SystemTime,
-) -> Result<Vec<String>, LoadError> {
-    let existing = existing_partitions(step)?;
+) -> Result<(), LoadError> {
     let (old_months, new_months): (Vec<NaiveDate>, Vec<NaiveDate>) = months
         .iter()
         .partition(|month| existing.contains(&partition_name(**month)));
@@ -425,7 +439,6 @@ fn append_rows(
         step.batch("indexing and attaching new partitions", &attach)?;
     }
 
-    let keys_empty = keys_empty(step)?;
     let insert_keys = "insert into raw.sale_keys (sale_id, sale_date, row_hash, load_id)
          select sale_id, sale_date, row_hash, $1 from stage where reasons is null";
     if keys_empty {
@@ -441,11 +454,7 @@ fn append_rows(
     } else {
         step.run("inserting sale keys", insert_keys, &[&load_id])?;
     }
-    let mut filled: Vec<String> = new_months.iter().map(|m| partition_name(*m)).collect();
-    if keys_empty {
-        filled.push("raw.sale_keys".to_string());
-    }
-    Ok(filled)
+    Ok(())
 }
 
 /// Vacuums and analyzes the tables that the committed load filled from empty.
