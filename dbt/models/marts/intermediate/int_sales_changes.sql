@@ -100,12 +100,14 @@ rekey_ids as (
     select sale_id from retailer_key_gone
 ),
 
--- (lateral lookups below: one probe of fct_sales' unique sale_id index per row; a plain join
--- would let the planner hash the whole fact)
+-- (lateral lookups below: one probe of fct_sales' unique sale_id index per row. The 'limit 1'
+-- (sale_id is unique, so it changes no result) keeps PostgreSQL from turning the lateral
+-- subquery into a plain join, which with dbt's work_mem it plans as a hash of the whole fact:
+-- 5 s on 5M rows, even when there is nothing to look up.)
 rekey_sales as (
     select f.*
     from rekey_ids as k
-    cross join lateral (select * from {{ fct }} as f where f.sale_id = k.sale_id) as f
+    cross join lateral (select * from {{ fct }} as f where f.sale_id = k.sale_id limit 1) as f
     where not exists (select 1 from window_sales as w where w.sale_id = k.sale_id)
       and not exists (select 1 from repaired_sales as r where r.sale_id = k.sale_id)
 ),
@@ -119,7 +121,7 @@ pairs as (
     -- some loads of the batch updated earlier sales: look up what the fact holds for them
     select n.*, {% for c in cols %}o.{{ c }} as old_{{ c }}{{ ', ' if not loop.last }}{% endfor %}
     from keyed_window as n
-    left join lateral (select * from {{ fct }} as f where f.sale_id = n.sale_id) as o on true
+    left join lateral (select * from {{ fct }} as f where f.sale_id = n.sale_id limit 1) as o on true
     {%- else %}
     -- the loads of the batch only added sales (the ledger counts no updates): all are new
     select n.*, {% for name, type in salesflow.fct_sales_column_types() %}null::{{ type }} as old_{{ name }}{{ ', ' if not loop.last }}{% endfor %}
@@ -130,7 +132,7 @@ pairs as (
 
     select n.*, {% for c in cols %}o.{{ c }} as old_{{ c }}{{ ', ' if not loop.last }}{% endfor %}
     from (select * from keyed_repaired union all select * from keyed_rekey) as n
-    left join lateral (select * from {{ fct }} as f where f.sale_id = n.sale_id) as o on true
+    left join lateral (select * from {{ fct }} as f where f.sale_id = n.sale_id limit 1) as o on true
 ),
 
 changed as (
