@@ -1,9 +1,10 @@
 """The dbt tests have teeth: break the warehouse on purpose and the build's tests fail."""
 
+import json
 import re
 
 import pytest
-from conftest import REFERENCE_CSV
+from conftest import REFERENCE_CSV, REPO
 
 
 @pytest.fixture(scope="module")
@@ -87,3 +88,20 @@ def test_unique_counts_duplicates_when_no_unique_index_guarantees_them(built):
     proc = built.dbt("test", "--select", "unique_fct_sales_sale_id", expect_ok=False)
     assert proc.returncode != 0
     assert "unique_fct_sales_sale_id" in failing_tests(proc)
+
+
+def test_relationships_catches_a_fact_whose_key_has_no_dimension_row(built):
+    # product_key leads an index of fct_sales, so the test reads the distinct keys by index
+    # probes (macros/tests/relationships.sql); it must still find the orphan
+    test = "relationships_fct_sales_product_key__product_key__ref_dim_product_"
+    original = built.one("select product_key from marts.fct_sales where sale_id = 3")
+    built.execute("update marts.fct_sales set product_key = 424242 where sale_id = 3")
+    try:
+        proc = built.dbt("test", "--select", test, expect_ok=False)
+        assert proc.returncode != 0
+        assert test in failing_tests(proc)
+        results = json.loads((REPO / "dbt" / "target" / "run_results.json").read_text())["results"]
+        (compiled,) = [r["compiled_code"] for r in results]
+        assert "with recursive child(from_field)" in compiled, compiled
+    finally:
+        built.execute("update marts.fct_sales set product_key = %s where sale_id = 3", (original,))

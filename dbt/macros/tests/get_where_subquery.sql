@@ -4,7 +4,10 @@
       __latest_build__  rows with the latest dbt_updated_at (fct_sales: on a full build that is
                         every row, on an incremental build the rows it upserted)
       __latest_load__   rows of the latest succeeded load (raw.sales)
-    With var test_scope=all both mean every row. The values are looked up when the test runs
+    With var test_scope=all both mean every row, and so does __latest_build__ when every row
+    has the latest dbt_updated_at (after a full build): the test then gets the table itself,
+    not a subquery, so that the unique and relationships tests can use its indexes
+    (macros/tests/unique.sql, relationships.sql). The values are looked up when the test runs
     and written into the SQL as literals, so that the planner sees how few rows they select
     (a parameter would be estimated from the statistics of the last full build: all rows).
     Other `where` strings work as usual. -#}
@@ -16,8 +19,15 @@
             {%- if all_rows -%}
                 {%- set condition = 'true' -%}
             {%- else -%}
-                {%- set latest = run_query('select max(dbt_updated_at)::text from ' ~ relation).columns[0].values()[0] -%}
-                {%- set condition = "dbt_updated_at = '" ~ latest ~ "'::timestamptz" if latest is not none else 'false' -%}
+                {%- set bounds = run_query('select min(dbt_updated_at)::text, max(dbt_updated_at)::text from ' ~ relation).rows[0] -%}
+                {%- set latest = bounds[1] -%}
+                {%- if latest is none -%}
+                    {%- set condition = 'false' -%}
+                {%- elif bounds[0] == latest -%}
+                    {%- set condition = 'true' -%}
+                {%- else -%}
+                    {%- set condition = "dbt_updated_at = '" ~ latest ~ "'::timestamptz" -%}
+                {%- endif -%}
             {%- endif -%}
             {%- set where = where | replace('__latest_build__', condition) -%}
         {%- endif -%}
@@ -29,6 +39,10 @@
                 {%- set condition = 'load_id = ' ~ latest if latest is not none else 'false' -%}
             {%- endif -%}
             {%- set where = where | replace('__latest_load__', condition) -%}
+        {%- endif -%}
+        {%- if where | trim == 'true' -%}
+            {#- every row: the table itself, so that a test can use its indexes -#}
+            {%- do return(relation) -%}
         {%- endif -%}
         {%- set filtered -%}
             (select * from {{ relation }} where {{ where }}) dbt_subquery
