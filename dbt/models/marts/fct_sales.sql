@@ -22,6 +22,11 @@
     high-water mark), and "what did load N bring" is an audit query that a parallel scan
     answers in under a second; the index cost 1.4-1.8 s of every full build.
 
+    ANALYZE: a full build analyzes the new table. An incremental build analyzes dbt_updated_at
+    alone, from a 3,000-row sample (30 ms on 5M rows): the tests select this build's rows by
+    it, and with the statistics of the last full build (one value) PostgreSQL estimated them
+    at 1 row of 50,000 and planned nested loops (a relationships test: 0.6 s instead of 16 ms).
+
     parallel_tuple_cost: a full build passes every row of the join through the leader that
     writes the table, which the default cost (0.1 per row) prices so high that PostgreSQL
     plans it serially. With the hash joins done by parallel workers the build's SELECT takes
@@ -40,7 +45,7 @@
         {'columns': ['dbt_updated_at']},
     ],
     pre_hook="set local parallel_tuple_cost = 0.01",
-    post_hook=["{% if is_incremental() %}select 1{% else %}analyze {{ this }}{% endif %}"]
+    post_hook=["{% if is_incremental() %}set local default_statistics_target = 10; analyze {{ this }} (dbt_updated_at){% else %}analyze {{ this }}{% endif %}"]
 ) }}
 
 {%- if is_incremental() %}
