@@ -8,7 +8,7 @@
     subquery) it runs dbt's own query. Active through the `dispatch` config in
     dbt_project.yml. -#}
 {% macro default__test_relationships(model, column_name, to, field) %}
-    {%- if salesflow.leads_btree_index(model, column_name) %}
+    {%- if salesflow.has_btree_index(model, column_name) %}
 
 with recursive child(from_field) as (
     (select {{ column_name }} from {{ model }}
@@ -40,26 +40,4 @@ where child.from_field is not null
     {%- else %}
 {{ dbt.default__test_relationships(model, column_name, to, field) }}
     {%- endif %}
-{% endmacro %}
-
-{#- Whether `column_name` is the first key column of a valid, non-partial btree index of
-    `relation` (false for a filtered subquery and while parsing). -#}
-{% macro leads_btree_index(relation, column_name) %}
-    {%- if not execute or relation is string or relation.identifier is none -%}
-        {{ return(false) }}
-    {%- endif -%}
-    {%- set sql -%}
-        select exists (
-            select 1
-            from pg_index i
-            join pg_class t on t.oid = i.indrelid
-            join pg_namespace n on n.oid = t.relnamespace
-            join pg_class ix on ix.oid = i.indexrelid
-            join pg_am am on am.oid = ix.relam
-            join pg_attribute a on a.attrelid = t.oid and a.attnum = i.indkey[0]
-            where n.nspname = '{{ relation.schema }}' and t.relname = '{{ relation.identifier }}'
-              and am.amname = 'btree' and i.indisvalid and i.indpred is null
-              and a.attname = '{{ column_name }}')
-    {%- endset -%}
-    {{ return(run_query(sql).columns[0].values()[0]) }}
 {% endmacro %}
