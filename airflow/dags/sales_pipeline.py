@@ -43,8 +43,10 @@ Design choices
   per model, but it must know the dbt graph when the DAG is *parsed*: either ``dbt ls`` at every
   parse (about +3 s per parse on this machine, and the dbt virtualenv on every scheduler and
   DAG processor) or a ``manifest.json`` that has to be built and shipped with the DAG and kept
-  in sync with the dbt project. Per-model tasks would also multiply the process start-up
-  cost of dbt (about 2 s each) on a project whose whole build takes a few seconds. Per-layer
+  in sync with the dbt project. Per-model tasks would also multiply the fixed cost of a dbt
+  process (5-6 s each on the 2-core development machine, as much as running all 58 nodes of a
+  build without new data). Three layers pay it three times, for a grid that shows which layer
+  failed (one ``dbt build`` would stop at a failing test too). Per-layer
   ``dbt build`` keeps parsing instant, keeps dbt in its own virtualenv (only its executable
   path is configured), and still shows in the grid which layer failed; dbt's own log in the
   task log names the model or test. ``--indirect-selection buildable`` makes each layer run the
