@@ -102,6 +102,6 @@ def test_relationships_catches_a_fact_whose_key_has_no_dimension_row(built):
         assert test in failing_tests(proc)
         results = json.loads((REPO / "dbt" / "target" / "run_results.json").read_text())["results"]
         (compiled,) = [r["compiled_code"] for r in results]
-        assert "with recursive child(from_field)" in compiled, compiled
+        assert "with recursive child_values(product_key)" in compiled, compiled
     finally:
         built.execute("update marts.fct_sales set product_key = %s where sale_id = 3", (original,))

@@ -71,13 +71,7 @@ keyed_repaired as (
 
 -- the distinct {{ key }}s of the fact, by a loose index scan (one probe per key)
 fact_{{ key }}s({{ key }}) as (
-    (select {{ key }} from {{ fct }} order by {{ key }} limit 1)
-    union all
-    select (
-        select f.{{ key }} from {{ fct }} as f
-        where f.{{ key }} > k.{{ key }} order by f.{{ key }} limit 1)
-    from fact_{{ key }}s as k
-    where k.{{ key }} is not null
+    {{- salesflow.loose_index_scan('fact_' ~ key ~ 's', fct, key) }}
 ),
 
 -- facts pointing at a version that no longer exists
