@@ -105,3 +105,30 @@ def test_relationships_catches_a_fact_whose_key_has_no_dimension_row(built):
         assert "with recursive child_values(product_key)" in compiled, compiled
     finally:
         built.execute("update marts.fct_sales set product_key = %s where sale_id = 3", (original,))
+
+
+def test_contract_test_finds_rows_that_break_the_loaders_contract(built):
+    # the latest load is checked row by row; lineage is checked only with test_scope=all (a
+    # row of the latest succeeded load has it by construction)
+    test = "assert_raw_sales_latest_load_meets_contract"
+    quantity, channel = built.one("select quantity, channel from raw.sales where sale_id = 5")
+    load_id = built.one("select load_id from raw.sales where sale_id = 6")
+    built.execute("update raw.sales set quantity = 0, channel = 'Phone' where sale_id = 5")
+    built.execute("update raw.sales set load_id = 424242 where sale_id = 6")
+    run_results = REPO / "dbt" / "target" / "run_results.json"
+    try:
+        for scope, failures in (("batch", 1), ("all", 2)):
+            proc = built.dbt(
+                "test", "--vars", f"{{test_scope: {scope}}}", "--select", test, expect_ok=False
+            )
+            assert proc.returncode != 0, scope
+            assert test in failing_tests(proc), scope
+            (result,) = json.loads(run_results.read_text())["results"]
+            assert result["failures"] == failures, (scope, result["failures"])
+    finally:
+        built.execute(
+            "update raw.sales set quantity = %s, channel = %s where sale_id = 5",
+            (quantity, channel),
+        )
+        built.execute("update raw.sales set load_id = %s where sale_id = 6", (load_id,))
+    assert built.dbt("test", "--vars", "{test_scope: all}", "--select", test).returncode == 0
