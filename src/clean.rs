@@ -200,6 +200,9 @@ impl Problems {
     }
 
     fn into_reject(self, fields: SaleFields<'_>) -> Reject<'_> {
+        // The contract makes every NOT NULL column of raw.sales required, so a row that
+        // cannot become a sale has always been given a reason.
+        debug_assert!(!self.reasons.is_empty(), "a reject without a reason");
         Reject {
             reasons: self.reasons,
             message: self.messages.join("; "),

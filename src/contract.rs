@@ -440,15 +440,19 @@ fn validate(raw: RawContract) -> Result<Contract, ContractError> {
         )));
     }
     let columns: Vec<Column> = columns.into_iter().map(Option::unwrap).collect();
+    // The NOT NULL columns of raw.sales. Channel is one too: the warehouse splits every
+    // figure by it. Left optional, a row without it would have no reason to be rejected
+    // and no way to be loaded.
     for field in [
         Field::SaleId,
+        Field::Channel,
         Field::Quantity,
         Field::Price,
         Field::SaleDate,
     ] {
         if !columns[field.index()].required {
             return Err(invalid(format!(
-                "column {field} must be required: a sale without it is meaningless"
+                "column {field} must be required: raw.sales holds no sale without it"
             )));
         }
     }
@@ -667,6 +671,11 @@ mod tests {
                 "field = \"quantity\"\nheader = \"Quantity\"\naliases = [\"qty\"]\ntype = \"integer\"\nrequired = true",
                 "field = \"quantity\"\nheader = \"Quantity\"\naliases = [\"qty\"]\ntype = \"integer\"\nrequired = false",
                 "quantity must be required",
+            ),
+            (
+                "field = \"channel\"\nheader = \"Channel\"\ntype = \"text\"\nrequired = true",
+                "field = \"channel\"\nheader = \"Channel\"\ntype = \"text\"\nrequired = false",
+                "channel must be required",
             ),
         ];
         for (from, to, expected) in cases {
