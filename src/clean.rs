@@ -124,8 +124,10 @@ pub struct SaleFields<'a> {
     pub channel: Option<&'a str>,
     pub location: Option<&'a str>,
     pub quantity: Option<i32>,
-    /// The line amount, at the contract's scale (its currency code is not kept here).
+    /// The line amount, at the contract's scale.
     pub price: Option<Decimal>,
+    /// The currency code split off the price; None with the price, or when it had none.
+    pub currency: Option<Cow<'a, str>>,
     pub sale_date: Option<NaiveDate>,
 }
 
@@ -143,7 +145,10 @@ impl SaleFields<'_> {
             Field::Channel => self.channel = None,
             Field::Location => self.location = None,
             Field::Quantity => self.quantity = None,
-            Field::Price => self.price = None,
+            Field::Price => {
+                self.price = None;
+                self.currency = None;
+            }
             Field::SaleDate => self.sale_date = None,
         }
     }
@@ -340,6 +345,7 @@ impl<'c> Cleaner<'c> {
             location,
             quantity,
             price,
+            currency,
             sale_date,
         };
         self.apply_rules(&mut fields, &mut flags, &mut problems);
@@ -357,6 +363,7 @@ impl<'c> Cleaner<'c> {
                 location,
                 quantity: Some(quantity),
                 price: Some(price),
+                currency,
                 sale_date: Some(sale_date),
             } if problems.reasons.is_empty() => Sale {
                 sale_id,
@@ -803,6 +810,7 @@ mod tests {
             location: sale.location,
             quantity: Some(sale.quantity),
             price: Some(sale.price),
+            currency: sale.currency.clone(),
             sale_date: Some(sale.sale_date),
         }
     }
@@ -821,6 +829,7 @@ mod tests {
             location: Some("San Francisco"),
             quantity: Some(2),
             price: Some(Decimal::new(50000, 2)),
+            currency: None,
             sale_date: NaiveDate::from_ymd_opt(2024, 3, 5),
         }
     }
@@ -1117,8 +1126,8 @@ mod tests {
 
     #[test]
     fn reject_fields_are_exactly_what_the_sale_would_hold() {
-        // Values that need repairs: trimmed, a null token, a currency code, an alternate
-        // date format, a channel in lower case. Each bad row is rejected for one field;
+        // Values that need repairs: trimmed, a null token, a currency code or symbol, an
+        // alternate date format, a channel in lower case. Each bad row is rejected for one field;
         // fixed, it becomes a sale whose other fields the reject kept, repairs included.
         let messy = |quantity: &str, price: &str| {
             format!(
@@ -1145,6 +1154,9 @@ mod tests {
                 assert_eq!(reject.fields.channel, Some("Offline"));
                 assert_eq!(reject.fields.product_name, Some("Office Desk"));
                 assert_eq!(reject.fields.category, None);
+                // the currency goes with the price: kept with it, blanked with it
+                let currency = (field != Field::Price).then_some("USD");
+                assert_eq!(reject.fields.currency.as_deref(), currency, "{bad}");
             });
         }
     }

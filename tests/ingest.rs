@@ -55,7 +55,7 @@ fn reference_file_lands_with_every_row_accounted_for() {
     assert!(reject.get::<_, String>(4).contains("got -1"));
     assert_eq!(
         db.value::<i32>("select max(version) from salesflow.schema_migrations"),
-        2
+        3
     );
 
     let mut sale = |id: i64| {
@@ -585,7 +585,7 @@ fn tables_a_load_fills_from_empty_are_vacuumed_and_analyzed() {
 /// The new columns of `raw.sales_rejects` (migration 0002) as text, NULL as None.
 const REJECT_FIELDS: &str = "sale_id::text, product_id::text, product_name, brand, category, \
      retailer_id::text, retailer_name, channel, location, quantity::text, price::text, \
-     sale_date::text";
+     currency, sale_date::text";
 
 /// (source_line, reasons, the reject's fields) of every quarantined row, in file order.
 fn reject_fields(db: &TestDb) -> Vec<(i64, Vec<String>, Vec<Option<String>>)> {
@@ -603,13 +603,13 @@ fn reject_fields(db: &TestDb) -> Vec<(i64, Vec<String>, Vec<Option<String>>)> {
             (
                 row.get(0),
                 row.get(1),
-                (2..14).map(|i| row.get(i)).collect(),
+                (2..15).map(|i| row.get(i)).collect(),
             )
         })
         .collect()
 }
 
-fn fields(values: [Option<&str>; 12]) -> Vec<Option<String>> {
+fn fields(values: [Option<&str>; 13]) -> Vec<Option<String>> {
     values.iter().map(|v| v.map(str::to_string)).collect()
 }
 
@@ -634,6 +634,7 @@ fn reject_of_sale_1003_keeps_its_product_retailer_and_date() {
                 Some("San Francisco"),
                 None, // quantity -1 failed quantity_positive
                 Some("500.00"),
+                None, // no currency code
                 Some("2024-03-05"),
             ])
         )]
@@ -646,13 +647,14 @@ fn rejects_keep_the_fields_that_parsed_as_a_sale_would_hold_them() {
     let file = fixture("rejects.csv");
     db.salesflow_ok(&["ingest", &file], 0);
     assert_eq!(db.ledger(1), ("succeeded".into(), [6, 1, 0, 0, 0, 5]));
-    let record_level = fields([None; 12]);
+    let record_level = fields([None; 13]);
     let expected = vec![
         (
             2,
             vec!["quantity_positive".to_string()],
             // Trimmed, escaped through COPY, canonical channel, null token, currency
-            // symbol and thousands separator removed, rounded, alternate date format.
+            // symbol split off as USD, thousands separator removed, rounded, alternate
+            // date format.
             fields([
                 Some("30"),
                 Some("9"),
@@ -665,6 +667,7 @@ fn rejects_keep_the_fields_that_parsed_as_a_sale_would_hold_them() {
                 None,
                 None,
                 Some("1250.51"),
+                Some("USD"),
                 Some("2024-03-05"),
             ]),
         ),
@@ -683,6 +686,7 @@ fn rejects_keep_the_fields_that_parsed_as_a_sale_would_hold_them() {
                 None,
                 Some("2"),
                 Some("300.00"),
+                None,
                 None,
             ]),
         ),
@@ -704,6 +708,7 @@ fn rejects_keep_the_fields_that_parsed_as_a_sale_would_hold_them() {
                 None,
                 None,
                 Some("1"),
+                None, // -20USD failed price_non_negative: no price, no currency
                 None,
                 Some("2024-03-10"),
             ]),
@@ -775,20 +780,24 @@ fn a_schema_version_1_database_is_migrated_on_the_next_ingest() {
         .collect();
     assert_eq!(
         versions,
-        vec![(1, "initial schema".into()), (2, "reject fields".into())]
+        vec![
+            (1, "initial schema".into()),
+            (2, "reject fields".into()),
+            (3, "reject currency".into())
+        ]
     );
     // The old reject is kept, with NULL fields; the new load's reject has its fields.
     let rejects = reject_fields(&db);
     assert_eq!(rejects.len(), 2);
     assert_eq!(rejects[0].1, vec!["field_count"]);
-    assert_eq!(rejects[0].2, fields([None; 12]));
+    assert_eq!(rejects[0].2, fields([None; 13]));
     assert_eq!(rejects[1].2[1].as_deref(), Some("7"));
     // Typed like raw.sales.
     let types: Vec<String> = client
         .query(
             "select format_type(atttypid, atttypmod) from pg_attribute
              where attrelid = 'raw.sales_rejects'::regclass
-               and attname in ('sale_id', 'quantity', 'price', 'sale_date')
+               and attname in ('sale_id', 'quantity', 'price', 'currency', 'sale_date')
              order by attname",
             &[],
         )
@@ -796,11 +805,14 @@ fn a_schema_version_1_database_is_migrated_on_the_next_ingest() {
         .iter()
         .map(|row| row.get(0))
         .collect();
-    assert_eq!(types, vec!["numeric(12,2)", "integer", "date", "bigint"]);
+    assert_eq!(
+        types,
+        vec!["text", "numeric(12,2)", "integer", "date", "bigint"]
+    );
     // A further run has nothing to apply.
     db.salesflow_ok(&["status"], 0);
     assert_eq!(
         db.count("select count(*) from salesflow.schema_migrations"),
-        2
+        3
     );
 }

@@ -13,7 +13,7 @@ use crate::clean::{Reject, Sale};
 
 /// The staging table's columns, in COPY order. Valid sales fill the sale columns;
 /// rejects fill `raw_record`, `reasons` and `message`, and of the sale columns those of
-/// the fields that were fine (`currency`, `dq_flags` and `row_hash` stay NULL): one
+/// the fields that were fine (`dq_flags` and `row_hash` stay NULL): one
 /// stream carries both, so the file is read once and nothing waits in memory. A row is a
 /// reject exactly when `reasons` is not NULL.
 pub const STAGE_COLUMNS: &str = "source_line, sale_id, product_id, product_name, brand, category, \
@@ -80,7 +80,7 @@ impl<W: Write> RowWriter<W> {
             Some(price) => write!(row, "{price}\t")?,
             None => null(row),
         }
-        null(row); // currency
+        optional_text(row, fields.currency.as_deref());
         match fields.sale_date {
             Some(sale_date) => date(row, sale_date),
             None => null(row),
@@ -234,6 +234,7 @@ mod tests {
                 location: Some("San Francisco"),
                 quantity: None,
                 price: Some(Decimal::new(50000, 2)),
+                currency: Some(Cow::Borrowed("USD")),
                 sale_date: chrono::NaiveDate::from_ymd_opt(2024, 3, 5),
             }),
         };
@@ -257,7 +258,7 @@ mod tests {
             ("location", "San Francisco"),
             ("quantity", "\\N"),
             ("price", "500.00"),
-            ("currency", "\\N"),
+            ("currency", "USD"),
             ("sale_date", "2024-03-05"),
             ("dq_flags", "\\N"),
             ("row_hash", "\\N"),

@@ -36,10 +36,10 @@ const CREATE_STAGE: &str = "create temp table stage (
 const SALE_COLUMNS: &str = "sale_id, product_id, product_name, brand, category, retailer_id, \
      retailer_name, channel, location, quantity, price, currency, sale_date, dq_flags";
 
-/// The columns of `raw.sales_rejects` that keep a reject's fields (migration 0002): the
-/// staging columns of the same names, NULL where a field was missing or invalid.
+/// The columns of `raw.sales_rejects` that keep a reject's fields (migrations 0002 and
+/// 0003): the staging columns of the same names, NULL where a field was missing or invalid.
 const REJECT_FIELD_COLUMNS: &str = "sale_id, product_id, product_name, brand, category, \
-     retailer_id, retailer_name, channel, location, quantity, price, sale_date";
+     retailer_id, retailer_name, channel, location, quantity, price, currency, sale_date";
 
 /// The transaction of one file, with timing of each step in the debug log.
 struct Step<'c, 't> {

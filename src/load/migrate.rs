@@ -22,6 +22,11 @@ const MIGRATIONS: &[(i32, &str, &str)] = &[
         "reject fields",
         include_str!("../../migrations/0002_reject_fields.sql"),
     ),
+    (
+        3,
+        "reject currency",
+        include_str!("../../migrations/0003_reject_currency.sql"),
+    ),
 ];
 
 /// Brings the schema up to date; returns how many migrations were applied.

@@ -20,5 +20,6 @@ select
     channel,
     location,
     quantity,
-    price as line_amount
+    price as line_amount,
+    currency
 from {{ source('raw', 'sales_rejects') }}
