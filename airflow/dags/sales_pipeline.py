@@ -44,8 +44,8 @@ Design choices
   parse (about +3 s per parse on this machine, and the dbt virtualenv on every scheduler and
   DAG processor) or a ``manifest.json`` that has to be built and shipped with the DAG and kept
   in sync with the dbt project. Per-model tasks would also multiply the fixed cost of a dbt
-  process (5-6 s each on the 2-core development machine, as much as running all 58 nodes of a
-  build without new data). Three layers pay it three times, for a grid that shows which layer
+  process (3.4-5.2 s each on the 2-core development machine, about as much as running all 58
+  nodes of a build without new data). Three layers pay it three times, for a grid that shows which layer
   failed (one ``dbt build`` would stop at a failing test too). Per-layer
   ``dbt build`` keeps parsing instant, keeps dbt in its own virtualenv (only its executable
   path is configured), and still shows in the grid which layer failed; dbt's own log in the
