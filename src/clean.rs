@@ -1127,8 +1127,9 @@ mod tests {
     #[test]
     fn reject_fields_are_exactly_what_the_sale_would_hold() {
         // Values that need repairs: trimmed, a null token, a currency code or symbol, an
-        // alternate date format, a channel in lower case. Each bad row is rejected for one field;
-        // fixed, it becomes a sale whose other fields the reject kept, repairs included.
+        // alternate date format, a channel in lower case. Each bad row is rejected for one
+        // field; fixed, it becomes a sale whose other fields the reject kept, repairs
+        // included.
         let messy = |quantity: &str, price: &str| {
             format!(
                 " 1003 ,7, Office Desk ,BrandG,N/A,3,GadgetWorld, offline ,San Francisco,{quantity},{price},2024/03/05\n"
