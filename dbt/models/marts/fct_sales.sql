@@ -2,9 +2,9 @@
     versions valid on the sale date.
 
     Incremental: merged on sale_id (strategy 'upsert', macros/upsert_strategy.sql: INSERT ...
-    ON CONFLICT (sale_id) DO UPDATE, one unique-index probe per changed row). A full build joins all of staging to the dimensions in one
-    set-based pass (hash joins on the natural key with the date range as a join filter; no
-    DISTINCT, no window functions). An incremental build merges the 'insert' rows of
+    ON CONFLICT (sale_id) DO UPDATE, one unique-index probe per changed row). A full build
+    joins all of staging to the dimensions in one set-based pass (hash joins on the natural
+    key with the date range as a join filter; no DISTINCT, no window functions). An incremental build merges the 'insert' rows of
     int_sales_changes: the sales of the loads that arrived since the last build (selected by
     load_id, so late-arriving and re-sent sales are taken in), plus re-keyed and re-resolved
     rows. Every row written by a build gets that build's dbt_updated_at; the tests of this
@@ -23,7 +23,7 @@
     answers in under a second; the index cost 1.4-1.8 s of every full build.
 
     VACUUM (ANALYZE) after a full build commits (outside the transaction, as VACUUM must be):
-    1.2-1.6 s on 5M rows, against 0.4-0.5 s for the ANALYZE alone. Without it, the 5M inserts
+    1.2-1.8 s on 5M rows, against 0.4-0.5 s for the ANALYZE alone. Without it, the 5M inserts
     send autovacuum over the whole table a minute later, and an incremental build that comes
     meanwhile waits for it: its ANALYZE below queued 1 s (deadlock_timeout) behind autovacuum
     before PostgreSQL cancelled the vacuum, which then started over. The vacuum also sets the
