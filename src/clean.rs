@@ -239,19 +239,24 @@ impl<'c> Cleaner<'c> {
                 ),
             ));
         }
-        // One UTF-8 check for the whole record; a field boundary inside a character
-        // (possible only in invalid text) fails the slicing below.
-        let (text, ends) = record.fields();
-        let text = std::str::from_utf8(text).ok();
+        // One UTF-8 check for the whole record, the common case. When it fails, each of the
+        // contract's fields is checked on its own: the reject names the fields at fault, and
+        // bad bytes in a column the contract does not read do not reject the row.
+        let (bytes, ends) = record.fields();
+        let text = std::str::from_utf8(bytes).ok();
         let mut values: [&'a str; 12] = [""; 12];
+        let mut not_utf8 = Vec::new();
         for field in Field::ALL {
             let index = self.binding.position(field);
-            let start = if index == 0 { 0 } else { ends[index - 1] };
-            let Some(value) = text.and_then(|text| text.get(start..ends[index])) else {
-                return Err(Reject::single(
-                    "invalid_utf8",
-                    format!("{field} is not valid UTF-8"),
-                ));
+            let span = (if index == 0 { 0 } else { ends[index - 1] })..ends[index];
+            let value = match text {
+                Some(text) => text.get(span.clone()),
+                None => None,
+            }
+            .or_else(|| std::str::from_utf8(&bytes[span]).ok());
+            let Some(value) = value else {
+                not_utf8.push(field.name());
+                continue;
             };
             if memchr::memchr(0, value.as_bytes()).is_some() {
                 return Err(Reject::single(
@@ -260,6 +265,13 @@ impl<'c> Cleaner<'c> {
                 ));
             }
             values[field as usize] = value;
+        }
+        if !not_utf8.is_empty() {
+            let verb = if not_utf8.len() == 1 { "is" } else { "are" };
+            return Err(Reject::single(
+                "invalid_utf8",
+                format!("{} {verb} not valid UTF-8", not_utf8.join(", ")),
+            ));
         }
         self.clean_values(&values)
     }
@@ -749,8 +761,16 @@ mod tests {
         lines: &str,
         map: impl Fn(Result<Sale<'_>, Reject>) -> T,
     ) -> Vec<T> {
-        let text = format!("{HEADER}\n{lines}");
-        let mut reader = RecordReader::new(text.as_bytes(), 20);
+        clean_file(contract, format!("{HEADER}\n{lines}").as_bytes(), map)
+    }
+
+    /// Cleans a whole file (header included), which need not be valid UTF-8.
+    fn clean_file<T>(
+        contract: &Contract,
+        file: &[u8],
+        map: impl Fn(Result<Sale<'_>, Reject>) -> T,
+    ) -> Vec<T> {
+        let mut reader = RecordReader::new(file, 20);
         let (_, header) = reader.read_header().unwrap().unwrap();
         let binding = contract
             .bind_header(header.iter().map(String::as_str))
@@ -945,6 +965,31 @@ mod tests {
         assert_eq!(
             reasons("1,1,A\u{0},B,C,1,R,Online,,1,5,2024-01-01"),
             vec!["invalid_text"]
+        );
+    }
+
+    #[test]
+    fn invalid_utf8_names_the_fields_at_fault_and_ignores_unread_columns() {
+        let file = [
+            format!("{HEADER},Note\n").as_bytes(),
+            b"1,1,Caf\xe9 Maker,BrandB,Appliances,1,R,Online,,1,5,2024-01-01,ok\n",
+            b"2,1,Caf\xe9,Brand\xff,Appliances,1,R,Online,,1,5,2024-01-01,ok\n",
+            b"3,1,Cafe,BrandB,Appliances,1,R,Online,,1,5,2024-01-01,\xe9t\xe9\n",
+        ]
+        .concat();
+        let outcomes = clean_file(&Contract::default_sales(), &file, |outcome| {
+            outcome
+                .map(|sale| sale.sale_id)
+                .map_err(|reject| (reject.reasons, reject.message))
+        });
+        let rejected = |message: &str| Err((vec!["invalid_utf8".to_string()], message.into()));
+        assert_eq!(
+            outcomes,
+            vec![
+                rejected("product_name is not valid UTF-8"),
+                rejected("product_name, brand are not valid UTF-8"),
+                Ok(3),
+            ]
         );
     }
 
