@@ -249,11 +249,9 @@ impl<'c> Cleaner<'c> {
         for field in Field::ALL {
             let index = self.binding.position(field);
             let span = (if index == 0 { 0 } else { ends[index - 1] })..ends[index];
-            let value = match text {
-                Some(text) => text.get(span.clone()),
-                None => None,
-            }
-            .or_else(|| std::str::from_utf8(&bytes[span]).ok());
+            let value = text
+                .and_then(|text| text.get(span.clone()))
+                .or_else(|| std::str::from_utf8(&bytes[span]).ok());
             let Some(value) = value else {
                 not_utf8.push(field.name());
                 continue;

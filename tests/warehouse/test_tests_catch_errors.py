@@ -14,6 +14,11 @@ def built(warehouse):
     return warehouse
 
 
+def run_results() -> list[dict]:
+    """The results of the last dbt call (dbt/target/run_results.json)."""
+    return json.loads((REPO / "dbt" / "target" / "run_results.json").read_text())["results"]
+
+
 def failing_tests(proc) -> set[str]:
     """Names of the tests that dbt reports as failed ("... FAIL 3 test_name .... [FAIL 3 in 0.1s]")."""
     plain = re.sub(r"\x1b\[[0-9;]*m", "", proc.stdout)
@@ -100,8 +105,7 @@ def test_relationships_catches_a_fact_whose_key_has_no_dimension_row(built):
         proc = built.dbt("test", "--select", test, expect_ok=False)
         assert proc.returncode != 0
         assert test in failing_tests(proc)
-        results = json.loads((REPO / "dbt" / "target" / "run_results.json").read_text())["results"]
-        (compiled,) = [r["compiled_code"] for r in results]
+        (compiled,) = [r["compiled_code"] for r in run_results()]
         assert "with recursive child_values(product_key)" in compiled, compiled
     finally:
         built.execute("update marts.fct_sales set product_key = %s where sale_id = 3", (original,))
@@ -115,7 +119,6 @@ def test_contract_test_finds_rows_that_break_the_loaders_contract(built):
     load_id = built.one("select load_id from raw.sales where sale_id = 6")
     built.execute("update raw.sales set quantity = 0, channel = 'Phone' where sale_id = 5")
     built.execute("update raw.sales set load_id = 424242 where sale_id = 6")
-    run_results = REPO / "dbt" / "target" / "run_results.json"
     try:
         for scope, failures in (("batch", 1), ("all", 2)):
             proc = built.dbt(
@@ -123,7 +126,7 @@ def test_contract_test_finds_rows_that_break_the_loaders_contract(built):
             )
             assert proc.returncode != 0, scope
             assert test in failing_tests(proc), scope
-            (result,) = json.loads(run_results.read_text())["results"]
+            (result,) = run_results()
             assert result["failures"] == failures, (scope, result["failures"])
     finally:
         built.execute(

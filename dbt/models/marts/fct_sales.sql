@@ -4,11 +4,12 @@
     Incremental: merged on sale_id (strategy 'upsert', macros/upsert_strategy.sql: INSERT ...
     ON CONFLICT (sale_id) DO UPDATE, one unique-index probe per changed row). A full build
     joins all of staging to the dimensions in one set-based pass (hash joins on the natural
-    key with the date range as a join filter; no DISTINCT, no window functions). An incremental build merges the 'insert' rows of
-    int_sales_changes: the sales of the loads that arrived since the last build (selected by
-    load_id, so late-arriving and re-sent sales are taken in), plus re-keyed and re-resolved
-    rows. Every row written by a build gets that build's dbt_updated_at; the tests of this
-    model check those rows (the whole table on a full build; var test_scope=all: always).
+    key with the date range as a join filter; no DISTINCT, no window functions). An
+    incremental build merges the 'insert' rows of int_sales_changes: the sales of the loads
+    that arrived since the last build (selected by load_id, so late-arriving and re-sent
+    sales are taken in), plus re-keyed and re-resolved rows. Every row written by a build
+    gets that build's dbt_updated_at; the tests of this model check those rows (the whole
+    table on a full build; var test_scope=all: always).
 
     Indexes (created with the table; kept up to date by the merges):
     - sale_id (unique): the upsert's conflict target; enforces one row per sale
