@@ -65,5 +65,5 @@ db: ## start the project's PostgreSQL cluster and print its DATABASE_URL
 db-stop: ## stop the project's PostgreSQL cluster
 	scripts/pg-local stop
 
-psql: ## psql session on $$DATABASE_URL (or the project's cluster)
+psql: ## psql session on DATABASE_URL (or the project's cluster)
 	@$(WITH_DB) bash -c 'exec psql "$$DATABASE_URL"'

@@ -121,16 +121,14 @@ pub enum Severity {
     Flag,
 }
 
-/// Why a contract cannot be used.
+/// Why a contract cannot be used. (Like every error of this crate, the message includes its
+/// cause, which `source()` therefore does not repeat.)
 #[derive(Debug, thiserror::Error)]
 pub enum ContractError {
-    #[error("cannot read contract {path}: {source}")]
-    Io {
-        path: String,
-        source: std::io::Error,
-    },
+    #[error("cannot read contract {path}: {cause}")]
+    Io { path: String, cause: std::io::Error },
     #[error("contract is not valid TOML: {0}")]
-    Syntax(#[from] toml::de::Error),
+    Syntax(toml::de::Error),
     #[error("contract is invalid: {0}")]
     Invalid(String),
 }
@@ -140,7 +138,10 @@ pub enum ContractError {
 pub enum HeaderError {
     #[error("the file has no header row (empty file)")]
     Empty,
-    #[error("header is missing required column(s) {missing}; header seen: {seen}")]
+    #[error(
+        "header lacks the contract's column(s) {missing} (a file has every column of the \
+         contract; `required = false` only lets a column's values be empty); header seen: {seen}"
+    )]
     MissingColumns { missing: String, seen: String },
     #[error("header names column {field} twice (\"{first}\" and \"{second}\")")]
     Ambiguous {
@@ -253,14 +254,14 @@ pub enum Check {
 impl Contract {
     /// Parses and validates a contract from TOML text.
     pub fn from_toml(text: &str) -> Result<Contract, ContractError> {
-        let raw: RawContract = toml::from_str(text)?;
+        let raw: RawContract = toml::from_str(text).map_err(ContractError::Syntax)?;
         validate(raw)
     }
 
     pub fn from_file(path: &Path) -> Result<Contract, ContractError> {
-        let text = std::fs::read_to_string(path).map_err(|source| ContractError::Io {
+        let text = std::fs::read_to_string(path).map_err(|cause| ContractError::Io {
             path: path.display().to_string(),
-            source,
+            cause,
         })?;
         Contract::from_toml(&text)
     }
@@ -603,7 +604,7 @@ mod tests {
             .bind_header(["SaleID", "ProductID", "Price"])
             .unwrap_err();
         let text = error.to_string();
-        assert!(text.contains("missing required column(s)"), "{text}");
+        assert!(text.contains("lacks the contract's column(s)"), "{text}");
         assert!(text.contains("Quantity"), "{text}");
     }
 

@@ -5,31 +5,31 @@
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::io::{self, Write};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::atomic::Ordering;
 use std::time::Instant;
 
 use crate::clean::{Cleaner, Reject};
 use crate::contract::{Contract, HeaderError};
-use crate::load::{self, LoadError, LoadOutcome, LoadRequest, RowWriter, Streamed, Warehouse};
-use crate::read::{self, Item, ReadError, RecordReader};
+use crate::load::{
+    self, InputFailed, LoadError, LoadOutcome, LoadRequest, RowWriter, Streamed, Warehouse,
+};
+use crate::read::{self, Item, RecordReader};
 use crate::report::{Counts, FileReport, FileStatus};
 
 /// Why a file could not be read as a sales feed at all (as opposed to some bad rows).
+/// The messages do not name the file: the report, the log line and the ledger row that
+/// carry one also carry the file's path.
 #[derive(Debug, thiserror::Error)]
 pub enum InputError {
-    #[error(transparent)]
-    Open(#[from] ReadError),
-    #[error("{path}: read failed at line {line}: {source}")]
-    Read {
-        path: PathBuf,
-        line: u64,
-        source: io::Error,
-    },
-    #[error("{path}: {source}")]
-    Header { path: PathBuf, source: HeaderError },
-    #[error("{path}: writing staged rows failed: {source}")]
-    Stage { path: PathBuf, source: io::Error },
+    #[error("cannot read the file: {0}")]
+    Open(io::Error),
+    #[error("read failed at line {line}: {cause}")]
+    Read { line: u64, cause: io::Error },
+    #[error("{0}")]
+    Header(HeaderError),
+    #[error("writing staged rows failed: {0}")]
+    Stage(io::Error),
 }
 
 #[derive(Debug, Clone, Default)]
@@ -66,29 +66,17 @@ fn stream_file<W: Write>(
     tallies: &mut Tallies,
     progress: Progress<'_>,
 ) -> Result<Streamed, InputError> {
-    let source = read::open(path)?;
+    let source = read::open(path).map_err(InputError::Open)?;
     let consumed = source.consumed.clone();
     let mut reader = RecordReader::new(source.reader, contract.max_record_lines);
-    let read_error = |line, source| InputError::Read {
-        path: path.to_path_buf(),
-        line,
-        source,
-    };
-    let header_error = |source| InputError::Header {
-        path: path.to_path_buf(),
-        source,
-    };
+    let read_error = |line, cause| InputError::Read { line, cause };
     let Some((_, header)) = reader.read_header().map_err(|e| read_error(1, e))? else {
-        return Err(header_error(HeaderError::Empty));
+        return Err(InputError::Header(HeaderError::Empty));
     };
     let binding = contract
         .bind_header(header.iter().map(String::as_str))
-        .map_err(header_error)?;
+        .map_err(InputError::Header)?;
     let cleaner = Cleaner::new(contract, binding);
-    let stage_error = |source| InputError::Stage {
-        path: path.to_path_buf(),
-        source,
-    };
 
     let mut streamed = Streamed {
         ids_strictly_increasing: true,
@@ -128,7 +116,7 @@ fn stream_file<W: Write>(
                     let _ = write!(code, "{flag}");
                     tally(&mut tallies.flags, &code);
                 }
-                sink.sale(line, &sale).map_err(stage_error)?;
+                sink.sale(line, &sale).map_err(InputError::Stage)?;
             }
             Err(reject) => {
                 streamed.rows_rejected += 1;
@@ -139,7 +127,7 @@ fn stream_file<W: Write>(
                     Item::Record(record) => record.raw,
                     Item::Unframed { raw, .. } => raw,
                 };
-                sink.reject(line, raw, &reject).map_err(stage_error)?;
+                sink.reject(line, raw, &reject).map_err(InputError::Stage)?;
             }
         }
     }
@@ -185,7 +173,7 @@ pub fn ingest_file(
     let digest = match read::digest_file(path) {
         Ok(digest) => digest,
         Err(error) => {
-            report.error = Some(error.to_string());
+            report.error = Some(InputError::Open(error).to_string());
             return Ok(report);
         }
     };
@@ -240,7 +228,10 @@ pub fn ingest_file(
                 limit * 100.0
             ));
         }
-        Err(input_error) => record_input_error(&mut report, &input_error),
+        Err(InputFailed { load_id, error }) => {
+            report.load_id = load_id;
+            record_input_error(&mut report, &error);
+        }
     }
     finish_report(&mut report, tallies, started);
     Ok(report)
@@ -250,7 +241,7 @@ pub fn ingest_file(
 /// invalid; one that could not be read failed.
 fn record_input_error(report: &mut FileReport, error: &InputError) {
     report.status = match error {
-        InputError::Header { .. } => FileStatus::Invalid,
+        InputError::Header(_) => FileStatus::Invalid,
         _ => FileStatus::Failed,
     };
     report.error = Some(error.to_string());

@@ -25,23 +25,25 @@ use sha2::{Digest, Sha256};
 const UTF8_BOM: &[u8] = b"\xEF\xBB\xBF";
 const GZIP_MAGIC: &[u8] = b"\x1f\x8b";
 
+/// Why files could not be found or opened. (Each message includes its cause, which
+/// `source()` therefore does not repeat.)
 #[derive(Debug, thiserror::Error)]
 pub enum ReadError {
-    #[error("{path}: {source}")]
-    Io { path: PathBuf, source: io::Error },
-    #[error("{pattern}: invalid glob pattern: {source}")]
+    #[error("{path}: {cause}")]
+    Io { path: PathBuf, cause: io::Error },
+    #[error("{pattern}: invalid glob pattern: {cause}")]
     Pattern {
         pattern: String,
-        source: glob::PatternError,
+        cause: glob::PatternError,
     },
     #[error("{0}: no such file, directory or matching glob")]
     NotFound(String),
 }
 
 fn io_error(path: &Path) -> impl FnOnce(io::Error) -> ReadError + '_ {
-    move |source| ReadError::Io {
+    move |cause| ReadError::Io {
         path: path.to_path_buf(),
-        source,
+        cause,
     }
 }
 
@@ -65,9 +67,9 @@ pub fn expand_paths(arguments: &[String]) -> Result<Vec<PathBuf>, ReadError> {
             entries.sort();
             entries
         } else {
-            let matches = glob::glob(argument).map_err(|source| ReadError::Pattern {
+            let matches = glob::glob(argument).map_err(|cause| ReadError::Pattern {
                 pattern: argument.clone(),
-                source,
+                cause,
             })?;
             let mut entries: Vec<PathBuf> = matches
                 .filter_map(Result::ok)
@@ -104,13 +106,13 @@ pub struct FileDigest {
 }
 
 /// Hashes a file (its bytes as stored, compressed or not).
-pub fn digest_file(path: &Path) -> Result<FileDigest, ReadError> {
-    let mut file = File::open(path).map_err(io_error(path))?;
+pub fn digest_file(path: &Path) -> io::Result<FileDigest> {
+    let mut file = File::open(path)?;
     let mut hasher = Sha256::new();
     let mut buffer = vec![0u8; 1 << 20];
     let mut bytes = 0u64;
     loop {
-        let n = file.read(&mut buffer).map_err(io_error(path))?;
+        let n = file.read(&mut buffer)?;
         if n == 0 {
             break;
         }
@@ -132,10 +134,10 @@ pub struct Source {
     pub compressed: bool,
 }
 
-pub fn open(path: &Path) -> Result<Source, ReadError> {
-    let mut file = File::open(path).map_err(io_error(path))?;
+pub fn open(path: &Path) -> io::Result<Source> {
+    let mut file = File::open(path)?;
     let mut magic = [0u8; 2];
-    let n = read_prefix(&mut file, &mut magic).map_err(io_error(path))?;
+    let n = read_prefix(&mut file, &mut magic)?;
     let consumed = Arc::new(AtomicU64::new(0));
     let counted = CountingReader {
         inner: io::Cursor::new(magic[..n].to_vec()).chain(file),

@@ -144,11 +144,13 @@ pub fn render_table(files: &[FileReport]) -> String {
         "reject %",
         "seconds",
     ];
+    let names = display_names(files);
     let mut rows: Vec<[String; 11]> = files
         .iter()
-        .map(|file| {
+        .zip(&names)
+        .map(|(file, name)| {
             row(
-                display_name(&file.path),
+                name.clone(),
                 file.status.label().to_string(),
                 file.load_id.map_or("-".into(), |id| id.to_string()),
                 &file.counts,
@@ -196,9 +198,9 @@ pub fn render_table(files: &[FileReport]) -> String {
     for row in &rows {
         line(&row.iter().map(String::as_str).collect::<Vec<_>>());
     }
-    for file in files {
+    for (file, name) in files.iter().zip(&names) {
         if let Some(error) = &file.error {
-            let _ = writeln!(out, "{}: {error}", display_name(&file.path));
+            let _ = writeln!(out, "{name}: {error}");
         }
         for (title, counts) in [("rejects", &file.reject_reasons), ("flags", &file.flags)] {
             if counts.is_empty() {
@@ -211,13 +213,11 @@ pub fn render_table(files: &[FileReport]) -> String {
                 .take(6)
                 .map(|(code, count)| format!("{code} {count}"))
                 .collect();
-            let more = if top.len() > 6 { ", ..." } else { "" };
-            let _ = writeln!(
-                out,
-                "{} {title}: {}{more}",
-                display_name(&file.path),
-                listed.join(", ")
-            );
+            let more = match top.len().saturating_sub(6) {
+                0 => String::new(),
+                hidden => format!(", and {hidden} more (--report-json lists all)"),
+            };
+            let _ = writeln!(out, "{name} {title}: {}{more}", listed.join(", "));
         }
     }
     out
@@ -245,11 +245,27 @@ fn row(
     ]
 }
 
-fn display_name(path: &str) -> String {
-    std::path::Path::new(path).file_name().map_or_else(
-        || path.to_string(),
-        |name| name.to_string_lossy().into_owned(),
-    )
+/// How the table names each file: its file name, or its path as given when another file
+/// of the run has the same name.
+fn display_names(files: &[FileReport]) -> Vec<String> {
+    let file_name = |path: &str| {
+        std::path::Path::new(path).file_name().map_or_else(
+            || path.to_string(),
+            |name| name.to_string_lossy().into_owned(),
+        )
+    };
+    let names: Vec<String> = files.iter().map(|file| file_name(&file.path)).collect();
+    names
+        .iter()
+        .zip(files)
+        .map(|(name, file)| {
+            if names.iter().filter(|other| *other == name).count() > 1 {
+                file.path.clone()
+            } else {
+                name.clone()
+            }
+        })
+        .collect()
 }
 
 #[cfg(test)]
@@ -294,6 +310,33 @@ mod tests {
         assert!(lines[3].starts_with("total"), "{table}");
         assert!(
             table.contains("a.csv rejects: quantity_positive 1"),
+            "{table}"
+        );
+
+        let mut many = FileReport::new("many.csv".into());
+        for (count, reason) in (1..=8).zip(["a", "b", "c", "d", "e", "f", "g", "h"]) {
+            many.reject_reasons.insert(reason.into(), count);
+        }
+        let table = render_table(&[many]);
+        assert!(
+            table.contains("many.csv rejects: h 8, g 7, f 6, e 5, d 4, c 3, and 2 more (--report-json lists all)"),
+            "{table}"
+        );
+    }
+
+    #[test]
+    fn files_of_the_same_name_are_told_apart_by_their_path() {
+        let mut a = FileReport::new("in/2024/sales.csv".into());
+        a.error = Some("the file has no header row (empty file)".into());
+        let b = FileReport::new("in/2025/sales.csv".into());
+        let c = FileReport::new("in/2025/returns.csv".into());
+        let table = render_table(&[a, b, c]);
+        let lines: Vec<&str> = table.lines().collect();
+        assert!(lines[1].starts_with("in/2024/sales.csv "), "{table}");
+        assert!(lines[2].starts_with("in/2025/sales.csv "), "{table}");
+        assert!(lines[3].starts_with("returns.csv "), "{table}");
+        assert!(
+            table.contains("\nin/2024/sales.csv: the file has no header row (empty file)\n"),
             "{table}"
         );
     }

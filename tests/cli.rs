@@ -55,17 +55,71 @@ fn unreachable_database_exits_4_without_showing_the_password() {
         all.contains("cannot connect to PostgreSQL at ann@127.0.0.1:9/sales"),
         "{all}"
     );
+    // The cause is said once: "error connecting to server: <the operating system's reason>".
+    assert_eq!(
+        all.matches("error connecting to server").count(),
+        1,
+        "{all}"
+    );
     assert!(!all.contains("hunter2secret"), "{all}");
 }
 
 #[test]
-fn no_database_configured_exits_4_with_advice() {
-    let output = salesflow_command(&["status"]).output().unwrap();
-    assert_eq!(output.status.code(), Some(4));
+fn settings_errors_exit_2_and_say_what_is_wrong() {
+    let status_with_url = |url: &str| {
+        salesflow_command(&["status"])
+            .env("DATABASE_URL", url)
+            .output()
+            .unwrap()
+    };
+    let none = salesflow_command(&["status"]).output().unwrap();
+    assert_eq!(none.status.code(), Some(2));
     assert!(
-        stderr(&output).contains("set DATABASE_URL"),
+        stderr(&none).contains("set DATABASE_URL"),
         "{}",
-        stderr(&output)
+        stderr(&none)
+    );
+
+    let unparsable = status_with_url("not-a-url");
+    assert_eq!(unparsable.status.code(), Some(2));
+    assert!(
+        stderr(&unparsable).contains("invalid database URL")
+            && stderr(&unparsable).contains("expected postgresql://"),
+        "{}",
+        stderr(&unparsable)
+    );
+
+    let no_such_database = status_with_url(&with_database(&server_url(), "sf_no_such_db"));
+    assert_eq!(no_such_database.status.code(), Some(2));
+    let text = stderr(&no_such_database);
+    assert!(
+        text.contains("FATAL: database \"sf_no_such_db\" does not exist"),
+        "{text}"
+    );
+    assert!(!text.contains("db error"), "{text}");
+
+    let unknown_role = server_url().replacen("://", "://sf_no_such_role:pw-xyz-secret@", 1);
+    let unknown_role = unknown_role.replacen("@salesflow@", "@", 1);
+    let refused = status_with_url(&unknown_role);
+    assert_eq!(refused.status.code(), Some(2), "{}", stderr(&refused));
+    let text = stderr(&refused);
+    assert!(
+        text.contains("role \"sf_no_such_role\" does not exist"),
+        "{text}"
+    );
+    assert!(!text.contains("pw-xyz-secret"), "{text}");
+
+    let no_such_path = salesflow_command(&["ingest", "no/such/file.csv"])
+        .env("DATABASE_URL", server_url())
+        .output()
+        .unwrap();
+    assert_eq!(no_such_path.status.code(), Some(2));
+    assert!(
+        stderr(&no_such_path).contains(
+            "nothing was loaded: no/such/file.csv: no such file, directory or matching glob"
+        ),
+        "{}",
+        stderr(&no_such_path)
     );
 }
 
@@ -132,7 +186,7 @@ fn check_rejects_a_broken_contract_clearly() {
     ])
     .output()
     .unwrap();
-    assert_eq!(output.status.code(), Some(1));
+    assert_eq!(output.status.code(), Some(2));
     assert!(
         stderr(&output).contains("contract is not valid TOML"),
         "{}",
@@ -182,4 +236,13 @@ fn status_lists_recent_loads() {
     let json = db.salesflow_ok(&["status", "--json"], 0);
     let loads: serde_json::Value = serde_json::from_slice(&json.stdout).unwrap();
     assert_eq!(loads[0]["counts"]["loaded"], 3);
+    // ISO 8601 in UTC, e.g. 2026-11-26T08:00:31Z: unambiguous wherever it is read.
+    let started = loads[0]["started_at"].as_str().unwrap();
+    let started_at = chrono::NaiveDateTime::parse_from_str(started, "%Y-%m-%dT%H:%M:%SZ");
+    assert!(started_at.is_ok(), "{started}");
+    let age = chrono::Utc::now().naive_utc() - started_at.unwrap();
+    assert!(
+        age.num_minutes().abs() < 10,
+        "{started} is not the load's time in UTC"
+    );
 }

@@ -273,8 +273,17 @@ fn empty_and_foreign_files_fail_clearly_without_stopping_the_others() {
         3,
     );
     let text = stdout(&output);
-    assert!(text.contains("no header row (empty file)"), "{text}");
-    assert!(text.contains("missing required column(s)"), "{text}");
+    assert!(
+        text.contains("\nempty.csv: the file has no header row (empty file)\n"),
+        "{text}"
+    );
+    assert!(
+        text.contains("\nwrong_header.csv: header lacks the contract's column(s)"),
+        "{text}"
+    );
+    // The summary names each failed file's ledger row.
+    assert!(text.contains("\nempty.csv         invalid    1 "), "{text}");
+    assert!(text.contains("\nwrong_header.csv  invalid    3 "), "{text}");
     let statuses: Vec<String> = db
         .client()
         .query("select status from salesflow.loads order by load_id", &[])

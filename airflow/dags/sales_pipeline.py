@@ -2,7 +2,7 @@
 sales_pipeline: landing files -> ``salesflow ingest`` -> dbt (staging -> dimensions -> facts/marts)
 -> quality gate -> ``salesflow_marts`` Asset.
 
-Task graph (the data flow of DESIGN.md, "Orchestration")::
+Task graph (the data flow of the README's "Orchestration: Airflow")::
 
     discover_files -> ingest (mapped, one task instance per file, pool `salesflow_ingest`)
       -> dbt_staging -> dbt_dimensions -> dbt_facts_marts -> quality_gate -> publish_marts (Asset)
@@ -24,9 +24,11 @@ Design choices
   doing nothing.
 * **Retries only where they help.** ``ingest`` retries with exponential backoff (database down:
   exit code 4; any other crash: 1) because the binary guarantees a failed or killed load left
-  nothing behind and a rerun loads the file exactly once. A usage error (2) or a data-quality
-  failure (3: an invalid file, or a per-file reject threshold) is not transient and fails at
-  once (``AirflowFailException``); such a file fails every run until it is fixed or removed.
+  nothing behind and a rerun loads the file exactly once. A usage or settings error (2: e.g. a
+  connection whose database or role does not exist) or a data-quality failure (3: an invalid
+  file, or a per-file reject threshold) is not transient and fails at once
+  (``AirflowFailException``); a file that fails on 3 fails every run until it is fixed or
+  removed.
   One file failing for good does not hold back the others: dbt builds what did load
   (``dbt_staging`` has trigger rule ``all_done_min_one_success``), the run still ends failed
   and publishes nothing, and the next run retries the file. When a run fails after its loads
@@ -453,7 +455,10 @@ def ingest_file(file: dict) -> dict:
         cmd += ["--max-reject-rate", per_file]
     code = _run(cmd, _pg_env(url), "ingest", _password(url))
     if code == 2:
-        _fail(f"salesflow rejected its arguments (exit 2): {' '.join(cmd)}")
+        _fail(
+            f"salesflow rejected its arguments or settings (exit 2): {' '.join(cmd)};"
+            " its error is in the output above"
+        )
     if code == 3:
         # an unusable file (e.g. no recognisable header) or, with --max-reject-rate, too many
         # rejects: the load was rolled back and the same bytes would fail the same way again

@@ -493,7 +493,7 @@ fn vacuum_new_tables(client: &mut Client, tables: &[String]) {
             "vacuumed and analyzed the new tables"
         ),
         Err(error) => tracing::warn!(
-            %error,
+            error = %super::describe_error(&error),
             "could not vacuum and analyze the new tables; autovacuum will"
         ),
     }

@@ -26,21 +26,27 @@ pub use copy::RowWriter;
 
 use crate::report::Counts;
 
+/// Errors of the PostgreSQL side. Each message includes its cause in full (the server's
+/// message, or the I/O error), so the cause is not also returned by `source()`: printing an
+/// error with its chain never repeats a line.
 #[derive(Debug, thiserror::Error)]
 pub enum LoadError {
     #[error("no database configured: set DATABASE_URL (or --database-url, or PGHOST etc.)")]
     NotConfigured,
-    #[error("invalid database URL: {0}")]
+    #[error(
+        "invalid database URL: {0} (expected postgresql://user[:password]@host[:port]/database, \
+         with optional ?sslmode=... parameters, or libpq key=value pairs)"
+    )]
     InvalidUrl(String),
-    #[error("cannot connect to PostgreSQL at {target}: {source}")]
+    #[error("cannot connect to PostgreSQL at {target}: {}", describe_error(.cause))]
     Unreachable {
         target: String,
-        source: postgres::Error,
+        cause: postgres::Error,
     },
-    #[error("{context}: {source}")]
+    #[error("{context}: {}", describe_error(.cause))]
     Database {
         context: &'static str,
-        source: postgres::Error,
+        cause: postgres::Error,
     },
     #[error("{0}")]
     Migration(String),
@@ -50,16 +56,29 @@ pub enum LoadError {
 }
 
 impl LoadError {
-    fn database(context: &'static str, source: postgres::Error) -> LoadError {
-        LoadError::Database { context, source }
+    fn database(context: &'static str, cause: postgres::Error) -> LoadError {
+        LoadError::Database { context, cause }
     }
 
     /// True when the failure is the database being down or the connection lost, which
     /// a retry later may fix (exit code 4).
     pub fn is_unreachable(&self) -> bool {
         match self {
-            LoadError::NotConfigured | LoadError::Unreachable { .. } | LoadError::Copy(_) => true,
-            LoadError::Database { source, .. } => source.is_closed() || is_io(source),
+            LoadError::Unreachable { cause, .. } => !is_refused_login(cause),
+            LoadError::Copy(_) => true,
+            LoadError::Database { cause, .. } => cause.is_closed() || is_io(cause),
+            _ => false,
+        }
+    }
+
+    /// True when the connection settings are at fault: none given, a URL that does not
+    /// parse, or a server that refuses the login (unknown role, wrong password, no
+    /// `pg_hba.conf` entry) or has no such database. Changing the settings fixes it, a
+    /// retry does not (exit code 2).
+    pub fn is_configuration(&self) -> bool {
+        match self {
+            LoadError::NotConfigured | LoadError::InvalidUrl(_) => true,
+            LoadError::Unreachable { cause, .. } => is_refused_login(cause),
             _ => false,
         }
     }
@@ -69,15 +88,62 @@ fn is_io(error: &postgres::Error) -> bool {
     std::error::Error::source(error).is_some_and(|source| source.is::<std::io::Error>())
 }
 
+fn is_refused_login(error: &postgres::Error) -> bool {
+    use postgres::error::SqlState;
+    error.code().is_some_and(|code| {
+        [
+            SqlState::INVALID_AUTHORIZATION_SPECIFICATION,
+            SqlState::INVALID_PASSWORD,
+            SqlState::INVALID_CATALOG_NAME,
+        ]
+        .contains(code)
+    })
+}
+
+/// A PostgreSQL error in full. `postgres::Error` displays only its kind ("db error",
+/// "error connecting to server"); what happened is in its source: the server's message
+/// (with its DETAIL and HINT) or the I/O error.
+fn describe_error(error: &postgres::Error) -> String {
+    match (error.as_db_error(), std::error::Error::source(error)) {
+        (Some(server), _) => server.to_string(),
+        (None, Some(cause)) => format!("{error}: {cause}"),
+        (None, None) => error.to_string(),
+    }
+}
+
 /// Where to connect: `DATABASE_URL` (or `--database-url`), completed by the standard
-/// `PGHOST`, `PGPORT`, `PGUSER`, `PGPASSWORD` and `PGDATABASE` variables.
+/// `PGHOST`, `PGPORT`, `PGUSER`, `PGPASSWORD` and `PGDATABASE` variables, as libpq does.
 pub fn connection_config(url: Option<&str>) -> Result<postgres::Config, LoadError> {
+    connection_config_with(url, |name| {
+        std::env::var(name).ok().filter(|value| !value.is_empty())
+    })
+}
+
+fn connection_config_with(
+    url: Option<&str>,
+    env: impl Fn(&str) -> Option<String>,
+) -> Result<postgres::Config, LoadError> {
+    // Read only where the URL leaves the port open, as libpq does.
+    let port = || -> Result<Option<u16>, LoadError> {
+        env("PGPORT")
+            .map(|port| {
+                port.parse()
+                    .map_err(|_| LoadError::InvalidUrl(format!("PGPORT \"{port}\" is not a port")))
+            })
+            .transpose()
+    };
     let mut config = match url {
-        Some(url) => postgres::Config::from_str(url)
-            .map_err(|error| LoadError::InvalidUrl(redacted_error(&error)))?,
+        Some(url) => {
+            // The URL parser puts 5432 on a host without a port; PGPORT must fill that gap.
+            let completed = match url_with_port(url) {
+                Some(with_port) => port()?.map(with_port),
+                None => None,
+            };
+            postgres::Config::from_str(completed.as_deref().unwrap_or(url))
+                .map_err(|error| LoadError::InvalidUrl(redacted_error(&error)))?
+        }
         None => postgres::Config::new(),
     };
-    let env = |name: &str| std::env::var(name).ok().filter(|value| !value.is_empty());
     if config.get_hosts().is_empty() {
         match env("PGHOST") {
             Some(host) => {
@@ -90,10 +156,7 @@ pub fn connection_config(url: Option<&str>) -> Result<postgres::Config, LoadErro
         }
     }
     if config.get_ports().is_empty() {
-        if let Some(port) = env("PGPORT") {
-            let port = port
-                .parse()
-                .map_err(|_| LoadError::InvalidUrl(format!("PGPORT \"{port}\" is not a port")))?;
+        if let Some(port) = port()? {
             config.port(port);
         }
     }
@@ -117,9 +180,41 @@ pub fn connection_config(url: Option<&str>) -> Result<postgres::Config, LoadErro
     Ok(config)
 }
 
+/// When `url` is a `postgresql://` URL that names hosts but no port (neither after a host
+/// nor as a `port=` parameter): a function that puts a port after each of its hosts.
+fn url_with_port(url: &str) -> Option<impl FnOnce(u16) -> String> {
+    let scheme_end = ["postgresql://", "postgres://"]
+        .iter()
+        .find(|scheme| url.starts_with(*scheme))?
+        .len();
+    let rest = &url[scheme_end..];
+    let authority_end = rest.find(['/', '?']).unwrap_or(rest.len());
+    let (authority, tail) = rest.split_at(authority_end);
+    let hosts_start = authority.rfind('@').map_or(0, |at| at + 1);
+    let (user_info, hosts) = authority.split_at(hosts_start);
+    let names_port = |host: &str| match host.strip_prefix('[') {
+        Some(ipv6) => ipv6.contains("]:"),
+        None => host.contains(':'),
+    };
+    let query = tail.split_once('?').map_or("", |(_, query)| query);
+    if hosts.is_empty()
+        || hosts.split(',').any(names_port)
+        || query.split('&').any(|pair| pair.starts_with("port="))
+    {
+        return None;
+    }
+    Some(move |port: u16| {
+        let hosts: Vec<String> = hosts
+            .split(',')
+            .map(|host| format!("{host}:{port}"))
+            .collect();
+        format!("{}{user_info}{}{tail}", &url[..scheme_end], hosts.join(","))
+    })
+}
+
 /// Parse errors of a URL may quote it; never show one that could hold a password.
 fn redacted_error(error: &postgres::Error) -> String {
-    let text = error.to_string();
+    let text = describe_error(error);
     if text.contains('@') || text.contains("password") {
         "the URL could not be parsed (details withheld: it may contain a password)".into()
     } else {
@@ -191,6 +286,15 @@ pub enum LoadOutcome {
     },
 }
 
+/// A file whose input failed while it was streamed (unreadable, no usable header): its
+/// transaction was rolled back, and its ledger row, if it has one (not a dry run), says
+/// failed with the error.
+#[derive(Debug)]
+pub struct InputFailed<E> {
+    pub load_id: Option<i64>,
+    pub error: E,
+}
+
 /// The staging sink a file's rows are written to.
 pub type StageSink<'a> = RowWriter<BufWriter<CopyInWriter<'a>>>;
 
@@ -205,9 +309,9 @@ impl Warehouse {
         let target = describe_target(config);
         let mut client = config
             .connect(NoTls)
-            .map_err(|source| LoadError::Unreachable {
+            .map_err(|cause| LoadError::Unreachable {
                 target: target.clone(),
-                source,
+                cause,
             })?;
         // Sized for one file's staging and merge; local to this session.
         client
@@ -247,7 +351,7 @@ impl Warehouse {
             .query(
                 "select load_id, source_path, file_sha256, file_bytes, status, rows_read,
                         rows_loaded, rows_updated, rows_unchanged, rows_duplicate, rows_rejected,
-                        to_char(started_at, 'YYYY-MM-DD HH24:MI:SS'),
+                        to_char(started_at at time zone 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'),
                         extract(epoch from coalesce(finished_at, clock_timestamp()) - started_at)::float8,
                         error
                  from salesflow.loads order by load_id desc limit $1",
@@ -285,7 +389,7 @@ impl Warehouse {
         &mut self,
         request: &LoadRequest<'_>,
         stream: impl FnOnce(&mut StageSink<'_>) -> Result<Streamed, E>,
-    ) -> Result<Result<LoadOutcome, E>, LoadError> {
+    ) -> Result<Result<LoadOutcome, InputFailed<E>>, LoadError> {
         let db = |context| move |source| LoadError::database(context, source);
         lock::take_loads(&mut self.client).map_err(db("waiting for the load lock"))?;
         let result = self.load_file_locked(request, stream);
@@ -299,7 +403,7 @@ impl Warehouse {
         &mut self,
         request: &LoadRequest<'_>,
         stream: impl FnOnce(&mut StageSink<'_>) -> Result<Streamed, E>,
-    ) -> Result<Result<LoadOutcome, E>, LoadError> {
+    ) -> Result<Result<LoadOutcome, InputFailed<E>>, LoadError> {
         let db = |context| move |source| LoadError::database(context, source);
         mark_abandoned(&mut self.client)?;
         let ledger = Ledger::new(request);
@@ -338,7 +442,11 @@ impl Warehouse {
                 if let Err(ledger_error) =
                     Ledger::fail(&mut self.client, load_id, None, &error.to_string())
                 {
-                    tracing::warn!(%ledger_error, load_id, "could not record the failure in the ledger");
+                    tracing::warn!(
+                        ledger_error = %describe_error(&ledger_error),
+                        load_id,
+                        "could not record the failure in the ledger"
+                    );
                 }
             }
         }
@@ -365,7 +473,7 @@ impl Warehouse {
             )
             .map_err(db("writing the load ledger"))?;
         }
-        Ok(merged)
+        Ok(merged.map_err(|error| InputFailed { load_id, error }))
     }
 }
 
@@ -378,6 +486,7 @@ pub struct LedgerRow {
     pub file_bytes: i64,
     pub status: String,
     pub counts: Counts,
+    /// ISO 8601 in UTC, e.g. `2026-11-26T08:00:31Z` (the logs' time zone).
     pub started_at: String,
     pub seconds: f64,
     pub error: Option<String>,
@@ -509,6 +618,58 @@ mod tests {
     fn unparsable_url_errors_do_not_echo_it() {
         let error = connection_config(Some("postgresql://ann:s3cret@db:notaport/x")).unwrap_err();
         assert!(!error.to_string().contains("s3cret"), "{error}");
+    }
+
+    fn config_with_env(url: &str, vars: &[(&str, &str)]) -> postgres::Config {
+        let vars: Vec<(String, String)> = vars
+            .iter()
+            .map(|(name, value)| (name.to_string(), value.to_string()))
+            .collect();
+        connection_config_with(Some(url), |name| {
+            vars.iter()
+                .find(|(var, _)| var == name)
+                .map(|(_, value)| value.clone())
+        })
+        .unwrap()
+    }
+
+    #[test]
+    fn pgport_fills_a_url_that_names_no_port() {
+        let port = [("PGPORT", "6543")];
+        let ports = |url| config_with_env(url, &port).get_ports().to_vec();
+        assert_eq!(ports("postgresql://ann@db.example/sales"), [6543]);
+        assert_eq!(ports("postgres://db.example?sslmode=disable"), [6543]);
+        assert_eq!(ports("postgresql://ann:pw@a,b/sales"), [6543, 6543]);
+        assert_eq!(ports("postgresql://[::1]/sales"), [6543]);
+        assert_eq!(ports("postgresql://ann@/sales"), [6543]);
+        // A port in the URL wins, as with libpq.
+        assert_eq!(ports("postgresql://ann@db.example:5433/sales"), [5433]);
+        assert_eq!(ports("postgresql://[::1]:5433/sales"), [5433]);
+        assert!(!ports("postgresql://db.example/sales?port=5433").contains(&6543));
+        assert_eq!(ports("host=db.example dbname=sales"), [6543]);
+        // Without PGPORT, the default.
+        let ports = config_with_env("postgresql://db.example/sales", &[])
+            .get_ports()
+            .to_vec();
+        assert_eq!(ports, [5432]);
+        let config = config_with_env("postgresql://ann@db.example/sales", &port);
+        assert_eq!(describe_target(&config), "ann@db.example:6543/sales");
+    }
+
+    #[test]
+    fn a_bad_pgport_matters_only_where_it_is_used() {
+        let bad = [("PGPORT", "x")];
+        let explicit = config_with_env("postgresql://db.example:5433/sales", &bad);
+        assert_eq!(explicit.get_ports(), [5433]);
+        let error = connection_config_with(Some("postgresql://db.example/sales"), |name| {
+            (name == "PGPORT").then(|| "x".to_string())
+        })
+        .unwrap_err();
+        assert!(
+            error.to_string().contains("PGPORT \"x\" is not a port"),
+            "{error}"
+        );
+        assert!(error.is_configuration());
     }
 
     #[test]

@@ -18,7 +18,7 @@ pub fn server_url() -> String {
 }
 
 /// The URL of another database on the same server.
-fn with_database(url: &str, database: &str) -> String {
+pub fn with_database(url: &str, database: &str) -> String {
     let (base, _) = url
         .rsplit_once('/')
         .expect("DATABASE_URL has a database part");

@@ -30,6 +30,9 @@ pub struct Args {
 pub fn run(args: Args) -> anyhow::Result<u8> {
     let contract = args.contract.load()?;
     let files = read::expand_paths(&args.paths)?;
+    if files.is_empty() {
+        tracing::warn!(paths = ?args.paths, "no *.csv or *.csv.gz file found: nothing to check");
+    }
     let mut reports = Vec::with_capacity(files.len());
     for path in &files {
         let size = std::fs::metadata(path).map(|m| m.len()).unwrap_or(0);
@@ -40,6 +43,13 @@ pub fn run(args: Args) -> anyhow::Result<u8> {
         bar.finish_and_clear();
     }
     print!("{}", report::render_table(&reports));
+    if reports.iter().any(|report| report.counts.loaded > 0) {
+        // The shared table's "loaded" column means something weaker here.
+        println!(
+            "(check: \"loaded\" counts the rows that pass the contract; which of them are new, \
+             updated, unchanged or duplicates only ingest can tell)"
+        );
+    }
     if let Some(json_path) = &args.report_json {
         std::fs::write(json_path, report::to_json(&reports))
             .with_context(|| format!("writing {}", json_path.display()))?;

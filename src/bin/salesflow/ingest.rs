@@ -45,7 +45,10 @@ pub fn parse_rate(text: &str) -> Result<f64, String> {
 
 pub fn run(args: Args) -> anyhow::Result<u8> {
     let contract = args.contract.load()?;
-    let files = read::expand_paths(&args.paths)?;
+    let files = read::expand_paths(&args.paths).context("nothing was loaded")?;
+    if files.is_empty() {
+        tracing::warn!(paths = ?args.paths, "no *.csv or *.csv.gz file found: nothing to load");
+    }
     let mut warehouse = args.database.open()?;
     tracing::info!(
         target_db = warehouse.target(),

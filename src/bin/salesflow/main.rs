@@ -11,13 +11,17 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand, ValueEnum};
-use salesflow::contract::Contract;
+use salesflow::contract::{Contract, ContractError};
 use salesflow::load::{self, LoadError, Warehouse};
+use salesflow::read::ReadError;
 
 /// Exit codes, as documented in the README and `--help`.
 pub mod exit {
     pub const OK: u8 = 0;
     pub const FAILURE: u8 = 1;
+    /// Wrong arguments or settings (clap's own code for usage errors): retrying the same
+    /// command cannot help.
+    pub const USAGE: u8 = 2;
     pub const DATA_QUALITY: u8 = 3;
     pub const DATABASE_UNREACHABLE: u8 = 4;
 }
@@ -31,9 +35,11 @@ pub mod exit {
         Every row read ends as exactly one of: loaded (new sale), updated (same SaleID, \
         changed content), unchanged, duplicate (repeated later in the same file; the last \
         occurrence wins) or rejected (quarantined in raw.sales_rejects with reason codes).",
-    after_help = "Exit codes: 0 ok; 1 failure; 2 usage error; 3 data-quality problem \
-        (reject rate over --max-reject-rate, or a file that is not a sales feed); \
-        4 database unreachable.\n\n\
+    after_help = "Exit codes: 0 ok; 1 failure; 2 usage or settings error (bad arguments, a \
+        path that matches no file, an invalid contract, no or an invalid database URL, a \
+        login or database the server refuses); 3 data-quality problem (reject rate over \
+        --max-reject-rate, or a file that is not a sales feed); 4 database unreachable \
+        (worth a retry).\n\n\
         Connection: --database-url or DATABASE_URL, completed by PGHOST, PGPORT, PGUSER, \
         PGPASSWORD, PGDATABASE. Passwords never appear in output."
 )]
@@ -136,10 +142,18 @@ fn init_logging(format: LogFormat, verbose: u8) {
 /// Maps an error to its exit code, logging it.
 pub fn fail(error: &anyhow::Error) -> u8 {
     tracing::error!("{error:#}");
-    match error.downcast_ref::<LoadError>() {
-        Some(load_error) if load_error.is_unreachable() => exit::DATABASE_UNREACHABLE,
-        _ => exit::FAILURE,
+    if let Some(load_error) = error.downcast_ref::<LoadError>() {
+        if load_error.is_unreachable() {
+            return exit::DATABASE_UNREACHABLE;
+        }
+        if load_error.is_configuration() {
+            return exit::USAGE;
+        }
     }
+    if error.is::<ReadError>() || error.is::<ContractError>() {
+        return exit::USAGE;
+    }
+    exit::FAILURE
 }
 
 fn main() -> ExitCode {

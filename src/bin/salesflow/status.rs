@@ -95,7 +95,7 @@ fn line(cells: [&str; 11]) -> String {
         file,
     ] = cells;
     format!(
-        "{load:>6}  {status:<10}  {started:<19}  {seconds:>8}  {read:>9}  {loaded:>8}  \
+        "{load:>6}  {status:<10}  {started:<20}  {seconds:>8}  {read:>9}  {loaded:>8}  \
          {updated:>8}  {unchanged:>9}  {duplicate:>9}  {rejected:>8}  {file}"
     )
 }
