@@ -348,8 +348,8 @@ fn reject_rate_over_the_limit_rolls_the_file_back() {
     );
     assert_eq!(db.count("select count(*) from raw.sales"), 0);
     assert_eq!(db.count("select count(*) from raw.sales_rejects"), 0);
-    // Under the limit the same file loads.
-    db.salesflow_ok(
+    // Under the limit the same file loads, with a warning: half its rows were rejected.
+    let loaded = db.salesflow_ok(
         &[
             "ingest",
             "--max-reject-rate",
@@ -359,6 +359,11 @@ fn reject_rate_over_the_limit_rolls_the_file_back() {
         0,
     );
     assert_eq!(db.count("select count(*) from raw.sales"), 3);
+    assert!(
+        stderr(&loaded).contains("50.00% of the rows were rejected (over 5%)"),
+        "{}",
+        stderr(&loaded)
+    );
 }
 
 #[test]

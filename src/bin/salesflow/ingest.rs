@@ -80,8 +80,24 @@ pub fn run(args: Args) -> anyhow::Result<u8> {
     Ok(exit_code(&reports))
 }
 
+/// The reject rate over which a loaded file earns a warning: the threshold of the warehouse's
+/// reject-rate test and of the Airflow DAG's quality gate.
+const HIGH_REJECT_RATE: f64 = 0.05;
+
 fn log_file(report: &report::FileReport) {
     let c = &report.counts;
+    if report.status == FileStatus::Succeeded && report.reject_rate > HIGH_REJECT_RATE {
+        tracing::warn!(
+            path = %report.path,
+            load_id = report.load_id,
+            rejected = c.rejected,
+            read = c.read,
+            "{:.2}% of the rows were rejected (over {:.0}%): they are in raw.sales_rejects; \
+             --max-reject-rate rolls such a file back instead",
+            report.reject_rate * 100.0,
+            HIGH_REJECT_RATE * 100.0
+        );
+    }
     match &report.error {
         Some(error) => {
             tracing::error!(path = %report.path, status = report.status.label(), "{error}")
