@@ -1,6 +1,7 @@
 {#- Products, SCD type 2 in business time (macros/scd2.sql): a new version whenever a product
     id is sold under a new (name, brand, category), valid from the first sale date it was seen
-    on (rejected sales count through their valid fields, base_sales__attribute_history).
+    on (rejected sales count through their valid fields, base_sales__attribute_history). A
+    sale without a name, brand or category is no new version.
     Plus the unknown member (product_key -1) for sales whose product id is missing and
     could not be resolved from the name. -#}
 {{ config(
@@ -35,7 +36,8 @@ versions as (
     {{ salesflow.scd2_versions(
         'select product_id, product_name, brand, category, min(first_seen) as first_seen
          from combinations group by product_id, product_name, brand, category',
-        'product_id', ['product_name', 'brand', 'category'], 'product_key') }}
+        'product_id', ['product_name', 'brand', 'category'], 'product_key',
+        complete='product_name is not null and brand is not null and category is not null') }}
 )
 
 select

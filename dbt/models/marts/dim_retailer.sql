@@ -1,6 +1,8 @@
 {#- Retailers, SCD type 2 in business time (macros/scd2.sql): a new version whenever a
     retailer id is seen with a new (name, channel, location), valid from the first sale date
-    it was seen on. Plus the unknown member (retailer_key -1) for sales without a retailer id. -#}
+    it was seen on. A sale without the name, or an Offline sale without its location, is no
+    new version (Online retailers have no location: that is their complete form). Plus the
+    unknown member (retailer_key -1) for sales without a retailer id. -#}
 {{ config(
     indexes=[
         {'columns': ['retailer_key'], 'unique': True},
@@ -13,7 +15,9 @@ with versions as (
         'select retailer_id, retailer_name, channel, location, first_seen
          from ' ~ ref('base_sales__attribute_history') ~ '
          where kind = \'retailer\' and retailer_id is not null',
-        'retailer_id', ['retailer_name', 'channel', 'location'], 'retailer_key') }}
+        'retailer_id', ['retailer_name', 'channel', 'location'], 'retailer_key',
+        complete="retailer_name is not null and channel is not null
+                  and (location is not null or channel = 'Online')") }}
 )
 
 select
