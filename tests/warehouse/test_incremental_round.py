@@ -185,13 +185,24 @@ def test_full_refresh_equals_the_incremental_path(rounds):
 @pytest.fixture(scope="module")
 def third_round(rounds):
     wh, _ = rounds
+    coffee_maker_march = (
+        "select currency, revenue, sales_count from marts.sales_monthly where product_id = 2 "
+        "and month = '2024-02-01' and channel = 'Offline' order by currency"
+    )
+    usd_before = wh.rows(coffee_maker_march)
     wh.ingest(FIXTURES / "third-round.csv")
     wh.dbt("build")
-    return wh
+    return wh, usd_before, wh.rows(coffee_maker_march)
+
+
+def test_amounts_in_another_currency_are_never_added_to_the_feeds(third_round):
+    _, usd_before, after = third_round
+    assert [currency for currency, _, _ in usd_before] == ["USD"]
+    assert after == [("EUR", money("80.00"), 1), *usd_before]
 
 
 def test_a_repaired_id_is_resolved_again_when_its_name_becomes_ambiguous(third_round):
-    wh = third_round
+    wh, _, _ = third_round
     assert wh.one(
         "select product_id, product_key, product_id_source from marts.fct_sales where sale_id = 1001"
     ) == (None, -1, "unresolved")
@@ -205,7 +216,7 @@ def test_a_repaired_id_is_resolved_again_when_its_name_becomes_ambiguous(third_r
 
 
 def test_full_refresh_still_equals_the_incremental_path(third_round):
-    wh = third_round
+    wh, _, _ = third_round
     snapshot(wh, "third_round")
     wh.dbt("build", "--full-refresh")
     assert (

@@ -1,10 +1,11 @@
-{#- sales_monthly before the product names are attached: (month, product_key, channel) with
-    quantity, revenue and number of sales. Rebuilt on every run from its previous state plus this
-    build's change set (inserts added, the rows they replace subtracted), so an incremental
-    build costs the size of the change, not of the fact. Recomputed from fct_sales on a full
-    build, and whenever its previous state does not match the fact the change set was applied
-    to (fct_version: the fact's dbt_updated_at that the cells reflect), e.g. after a failed or
-    partial build: the result is the same either way.
+{#- sales_monthly before the product names are attached: (month, product_key, channel,
+    currency) with quantity, revenue and number of sales; a sale without a currency code is in
+    the feed's currency (var feed_currency). Rebuilt on every run from its previous state plus
+    this build's change set (inserts added, the rows they replace subtracted), so an
+    incremental build costs the size of the change, not of the fact. Recomputed from fct_sales
+    on a full build, and whenever its previous state does not match the fact the change set was
+    applied to (fct_version: the fact's dbt_updated_at that the cells reflect), e.g. after a
+    failed or partial build: the result is the same either way.
 
     parallel_tuple_cost: PostgreSQL cannot estimate how many groups date_trunc('month', ...)
     makes (it guesses 438,000 for 14,400 on 5M facts), so at the default cost of passing the
@@ -13,9 +14,12 @@
 {{ config(pre_hook="set local parallel_tuple_cost = 0.01") }}
 -- depends_on: {{ ref('int_sales_batch') }}
 -- depends_on: {{ ref('int_sales_changes') }}
+{%- set currency = "coalesce(currency, '" ~ var('feed_currency') ~ "')" -%}
 {%- set prev = load_relation(this) -%}
 {%- set additive = false -%}
-{%- if execute and prev is not none and not flags.FULL_REFRESH -%}
+{#- A previous state without currencies predates them: recompute. -#}
+{%- if execute and prev is not none and not flags.FULL_REFRESH
+      and 'currency' in adapter.get_columns_in_relation(prev) | map(attribute='name') | list -%}
     {%- set check -%}
         select
             b.batch_mode = 'incremental'
@@ -42,6 +46,7 @@ with changes as (
         date_trunc('month', sale_date)::date as month,
         product_key,
         channel,
+        {{ currency }} as currency,
         case when change_kind = 'insert' then 1 else -1 end as sign,
         quantity,
         line_amount
@@ -49,7 +54,7 @@ with changes as (
 ),
 
 combined as (
-    select month, product_key, channel, quantity::bigint, revenue, sales_count
+    select month, product_key, channel, currency, quantity::bigint, revenue, sales_count
     from {{ prev }}
 
     union all
@@ -58,23 +63,25 @@ combined as (
         month,
         product_key,
         channel,
+        currency,
         sum(sign * quantity)::bigint,
         sum(sign * line_amount),
         sum(sign)::bigint
     from changes
-    group by month, product_key, channel
+    group by month, product_key, channel, currency
 )
 
 select
     month,
     product_key,
     channel,
+    currency,
     sum(quantity)::bigint as quantity,
     sum(revenue)::numeric(18, 2) as revenue,
     sum(sales_count)::bigint as sales_count,
     (select max(dbt_updated_at) from {{ ref('fct_sales') }}) as fct_version
 from combined
-group by month, product_key, channel
+group by month, product_key, channel, currency
 having sum(sales_count) <> 0
 
 {%- else %}
@@ -83,11 +90,12 @@ select
     date_trunc('month', sale_date)::date as month,
     product_key,
     channel,
+    {{ currency }} as currency,
     sum(quantity)::bigint as quantity,
     sum(line_amount)::numeric(18, 2) as revenue,
     count(*)::bigint as sales_count,
     (select max(dbt_updated_at) from {{ ref('fct_sales') }}) as fct_version
 from {{ ref('fct_sales') }}
-group by 1, 2, 3
+group by 1, 2, 3, 4
 
 {%- endif %}
