@@ -1,26 +1,140 @@
 {#- SCD type 2 in business time, derived from the sales history.
 
-    `combinations` is a query with one row per (natural key, attributes) combination and the
-    first date it was seen in a sale (first_seen). Each combination is one version of the
-    member: it is valid from the first sale date on which it was seen until the next version
-    of the same member begins (half-open windows: valid_from <= date < valid_to; the current
-    version ends at 9999-12-31). Ties (two combinations first seen on the same day) are broken
-    by the attribute values, so the result is deterministic; the earlier one then has an
-    empty window (valid_to = valid_from) and no sale points at it. Because the versions are a
-    function of the sales alone, a full refresh rebuilds exactly the same rows and keys.
+    `days` is a query of (natural key, attributes, sale date, evidence): a combination of
+    attributes seen on a sale date, by `evidence` rows (a combination and day may come in
+    several rows; they add up). A member with a single combination may come as one row, on
+    its first sale date (scd2_evidence below). A version is a run of sale days on which the
+    member was seen with the same attributes: it is valid from the first day of the run until
+    the next run begins (half-open windows: valid_from <= date < valid_to; the current version
+    ends at 9999-12-31). A combination that comes back
+    (A -> B -> A) is a new version, so every sale points at a version with its own
+    attributes. When two combinations are seen on the same day, the day belongs to the one
+    with more rows (then the smaller attribute values): versions are per day, so the sales of
+    the other point at that one. Because the versions are a function of the sales alone, a
+    full refresh rebuilds exactly the same rows and keys.
 
     A missing value is not a change: `complete` is a condition on the attributes that says a
     combination has all its values (e.g. a brand). When a member has complete combinations,
-    only those are versions; the others (a sale without its brand) only say that the member
-    existed then: the first version starts at the member's first sale of any kind, and a sale
-    that lacks an attribute points at the version valid on its date. Without this, one row
-    with a blank brand would open a new version with brand NULL, and every later sale of the
-    product would point at it. A member that has no complete combination keeps them all. -#}
-{% macro scd2_versions(combinations, natural_key, attributes, key_name, complete) %}
-    {%- set order_by = ['first_seen'] -%}
-    {%- for a in attributes -%}{%- do order_by.append(a ~ ' nulls first') -%}{%- endfor %}
+    only those make versions; the days of the others only say that the member existed then:
+    the first version starts at the member's first sale of any kind, and a sale that lacks an
+    attribute points at the version valid on its date. Without this, one row with a blank
+    brand would open a version with brand NULL, and the product's later sales would point at
+    it. A member that has no complete combination keeps them all.
+
+    Keys (macros/keys.sql): a hash of the natural key and the attributes; from the second run
+    of the same attributes on (A -> B -> A), also of its occurrence number. A version keeps
+    its key when late data moves its valid_from. -#}
+{% macro scd2_versions(days, natural_key, attributes, key_name, complete) %}
+    {%- set attribute_list = attributes | join(', ') %}
+    {%- set e_attributes, smallest_first, same_attributes = [], [], [] -%}
+    {%- for a in attributes -%}
+        {%- do e_attributes.append('e.' ~ a) -%}
+        {%- do smallest_first.append(a ~ ' nulls first') -%}
+        {%- do same_attributes.append('e.' ~ a ~ ' is not distinct from c.' ~ a) -%}
+    {%- endfor %}
+    with evidence as (
+        select
+            {{ natural_key }}, {{ attribute_list }}, sale_date, evidence,
+            coalesce({{ complete }}, false) as is_complete
+        from ({{ days }}) as days
+    ),
+
+    combinations as (
+        select
+            {{ natural_key }}, {{ attribute_list }},
+            bool_or(is_complete) as is_complete,
+            min(sale_date) as first_day
+        from evidence
+        group by {{ natural_key }}, {{ attribute_list }}
+    ),
+
+    members as (
+        select
+            {{ natural_key }},
+            min(first_day) as member_first_seen,
+            bool_or(is_complete) as has_complete,
+            count(*) filter (where is_complete) as complete_combinations,
+            count(*) as all_combinations
+        from combinations
+        group by {{ natural_key }}
+    ),
+
+    usable_combinations as (
+        select
+            c.*,
+            m.member_first_seen,
+            case when m.has_complete then m.complete_combinations else m.all_combinations end
+                as member_combinations
+        from combinations as c
+        join members as m using ({{ natural_key }})
+        where c.is_complete or not m.has_complete
+    ),
+
+    -- The usual case: a member seen with one combination has one version, from its first
+    -- sale. The others are followed day by day.
+    single_versions as (
+        select {{ natural_key }}, {{ attribute_list }}, member_first_seen as first_day,
+               member_first_seen, 1::bigint as occurrence
+        from usable_combinations
+        where member_combinations = 1
+    ),
+
+    -- the combination of each member and day: the one with the most rows that day
+    daily as (
+        select distinct on ({{ natural_key }}, sale_date)
+            {{ natural_key }}, {{ attribute_list }}, sale_date, member_first_seen
+        from (
+            select
+                e.{{ natural_key }}, {{ e_attributes | join(', ') }}, e.sale_date,
+                c.member_first_seen, sum(e.evidence) as evidence
+            from evidence as e
+            join usable_combinations as c
+              on c.{{ natural_key }} = e.{{ natural_key }} and {{ same_attributes | join(' and ') }}
+            where c.member_combinations > 1
+            group by e.{{ natural_key }}, {{ e_attributes | join(', ') }}, e.sale_date,
+                     c.member_first_seen
+        ) as day_evidence
+        order by {{ natural_key }}, sale_date, evidence desc, {{ smallest_first | join(', ') }}
+    ),
+
+    -- runs of days with the same attributes
+    runs as (
+        select
+            *,
+            count(*) filter (where changed) over (
+                partition by {{ natural_key }} order by sale_date) as run_number
+        from (
+            select
+                *,
+                row({{ attribute_list }})::text is distinct from lag(row({{ attribute_list }})::text)
+                    over (partition by {{ natural_key }} order by sale_date) as changed
+            from daily
+        ) as marked
+    ),
+
+    run_versions as (
+        select
+            {{ natural_key }}, {{ attribute_list }},
+            min(sale_date) as first_day,
+            min(member_first_seen) as member_first_seen,
+            row_number() over (
+                partition by {{ natural_key }}, {{ attribute_list }} order by min(sale_date))
+                as occurrence
+        from runs
+        group by {{ natural_key }}, {{ attribute_list }}, run_number
+    ),
+
+    versions as (
+        select * from single_versions
+        union all
+        select * from run_versions
+    )
+
     select
-        {{ key_name }},
+        case when occurrence = 1
+             then {{ salesflow.version_key([natural_key] + attributes) }}
+             else {{ salesflow.version_key([natural_key] + attributes + ['occurrence']) }}
+        end as {{ key_name }},
         {{ natural_key }},
         {{ attributes | join(',\n        ') }},
         valid_from,
@@ -29,27 +143,46 @@
         valid_to = {{ salesflow.end_of_time() }} as is_current
     from (
         select
-            {{ salesflow.version_key([natural_key] + attributes) }} as {{ key_name }},
-            {{ natural_key }},
-            {{ attributes | join(',\n            ') }},
-            case when row_number() over versions = 1 then member_first_seen else first_seen end
-                as valid_from,
+            *,
+            case when row_number() over member_versions = 1 then member_first_seen
+                 else first_day end as valid_from,
             coalesce(
-                lead(first_seen) over versions,
+                lead(first_day) over member_versions,
                 {{ salesflow.end_of_time() }}) as valid_to,
-            row_number() over versions as version_number
-        from (
-            select
-                *,
-                min(first_seen) over member as member_first_seen,
-                bool_or(is_complete) over member as member_has_complete
-            from (
-                select *, coalesce({{ complete }}, false) as is_complete
-                from ({{ combinations }}) as combinations
-            ) as combinations
-            window member as (partition by {{ natural_key }})
-        ) as evidence
-        where is_complete or not member_has_complete
-        window versions as (partition by {{ natural_key }} order by {{ order_by | join(', ') }})
+            row_number() over member_versions as version_number
+        from versions
+        window member_versions as (partition by {{ natural_key }} order by first_day)
     ) as versioned
+{% endmacro %}
+
+{#- The evidence for scd2_versions of the members of one kind ('product' or 'retailer') of
+    base_sales__attribute_history: (natural key, attributes, sale_date, evidence).
+
+    A member seen with a single combination of attributes needs no more than that combination
+    and its first sale date: one row. A member seen with several (its id in `followed`, a query
+    of natural keys) is followed day by day: its rows in raw.sales and raw.sales_rejects
+    (through the history's high-water mark), found by the natural key's index in each monthly
+    partition. Usually few members change, so a build reads few rows; the history itself stays
+    one row per combination, a few hundred rows that stg_sales' id lookup reads cheaply.
+    `reject_condition`: which rejects are evidence (as in the history). -#}
+{% macro scd2_evidence(kind, natural_key, attributes, followed, reject_condition) %}
+    {%- set history = ref('base_sales__attribute_history') -%}
+    {%- set columns = ([natural_key] + attributes) | join(', ') %}
+    select {{ columns }}, first_seen as sale_date, sales_count + rejects_count as evidence
+    from {{ history }}
+    where kind = '{{ kind }}' and {{ natural_key }} is not null
+      and {{ natural_key }} not in ({{ followed }})
+
+    union all
+
+    {%- for relation, condition in [(source('raw', 'sales'), 'true'),
+                                    (source('raw', 'sales_rejects'), reject_condition)] %}
+    select {{ columns }}, sale_date, count(*) as evidence
+    from {{ relation }}
+    where {{ natural_key }} in ({{ followed }})
+      and load_id <= (select max(through_load_id) from {{ history }})
+      and {{ condition }}
+    group by {{ columns }}, sale_date
+    {{- '\n\n    union all\n' if not loop.last }}
+    {%- endfor %}
 {% endmacro %}

@@ -1,7 +1,7 @@
 {#- Products, SCD type 2 in business time (macros/scd2.sql): a new version whenever a product
-    id is sold under a new (name, brand, category), valid from the first sale date it was seen
-    on (rejected sales count through their valid fields, base_sales__attribute_history). A
-    sale without a name, brand or category is no new version.
+    id is sold under another (name, brand, category) than on its previous sale day, valid from
+    that day (rejected sales count through their valid fields, base_sales__attribute_history).
+    A sale without a name, brand or category is no new version.
     Plus the unknown member (product_key -1) for sales whose product id is missing and
     could not be resolved from the name. -#}
 {{ config(
@@ -15,27 +15,43 @@ with through as (
     select max(through_load_id) as load_id from {{ ref('base_sales__attribute_history') }}
 ),
 
-combinations as (
-    select product_id, product_name, brand, category, first_seen
-    from {{ ref('base_sales__attribute_history') }}
-    where kind = 'product'
-
-    union all
-
-    -- sales whose id was repaired from the name are evidence of the product too (few rows:
-    -- the filter on feed_product_id reaches raw.sales' product_id index)
-    select product_id, product_name, brand, category, min(sale_date) as first_seen
+-- sales whose id was repaired from the name are evidence of the product too (few rows: the
+-- filter on feed_product_id reaches raw.sales' product_id index)
+repaired as (
+    select product_id, product_name, brand, category, sale_date, count(*) as evidence
     from {{ ref('stg_sales') }}
     where feed_product_id is null
       and product_id is not null
       and load_id <= (select load_id from through)
-    group by product_id, product_name, brand, category
+    group by product_id, product_name, brand, category, sale_date
+),
+
+-- products seen with more than one combination: followed day by day
+followed as (
+    select product_id
+    from (
+        select product_id, product_name, brand, category
+        from {{ ref('base_sales__attribute_history') }}
+        where kind = 'product'
+        union
+        select product_id, product_name, brand, category from repaired
+    ) as combinations
+    group by product_id
+    having count(*) > 1
+),
+
+days as (
+    {{ salesflow.scd2_evidence('product', 'product_id', ['product_name', 'brand', 'category'],
+                               'select product_id from followed', 'sale_date is not null') }}
+
+    union all
+
+    select * from repaired
 ),
 
 versions as (
     {{ salesflow.scd2_versions(
-        'select product_id, product_name, brand, category, min(first_seen) as first_seen
-         from combinations group by product_id, product_name, brand, category',
+        'select product_id, product_name, brand, category, sale_date, evidence from days',
         'product_id', ['product_name', 'brand', 'category'], 'product_key',
         complete='product_name is not null and brand is not null and category is not null') }}
 )

@@ -1,6 +1,6 @@
 {#- Retailers, SCD type 2 in business time (macros/scd2.sql): a new version whenever a
-    retailer id is seen with a new (name, channel, location), valid from the first sale date
-    it was seen on. A sale without the name, or an Offline sale without its location, is no
+    retailer id is seen with another (name, channel, location) than on its previous sale day,
+    valid from that day. A sale without the name, or an Offline sale without its location, is no
     new version (Online retailers have no location: that is their complete form). Plus the
     unknown member (retailer_key -1) for sales without a retailer id. -#}
 {{ config(
@@ -10,11 +10,24 @@
     ]
 ) }}
 
-with versions as (
+-- retailers seen with more than one combination: followed day by day
+with followed as (
+    select retailer_id
+    from {{ ref('base_sales__attribute_history') }}
+    where kind = 'retailer' and retailer_id is not null
+    group by retailer_id
+    having count(*) > 1
+),
+
+days as (
+    {{ salesflow.scd2_evidence('retailer', 'retailer_id', ['retailer_name', 'channel', 'location'],
+                               'select retailer_id from followed',
+                               'sale_date is not null and channel is not null') }}
+),
+
+versions as (
     {{ salesflow.scd2_versions(
-        'select retailer_id, retailer_name, channel, location, first_seen
-         from ' ~ ref('base_sales__attribute_history') ~ '
-         where kind = \'retailer\' and retailer_id is not null',
+        'select retailer_id, retailer_name, channel, location, sale_date, evidence from days',
         'retailer_id', ['retailer_name', 'channel', 'location'], 'retailer_key',
         complete="retailer_name is not null and channel is not null
                   and (location is not null or channel = 'Online')") }}
