@@ -129,8 +129,12 @@ pub fn to_json(files: &[FileReport]) -> String {
 }
 
 /// The per-file summary table, with a total line when there are several files, and
-/// the top reject reasons and flags under it.
+/// the top reject reasons and flags under it; nothing when there is no file (the commands
+/// warn about that).
 pub fn render_table(files: &[FileReport]) -> String {
+    if files.is_empty() {
+        return String::new();
+    }
     let header = [
         "file",
         "status",
@@ -339,6 +343,11 @@ mod tests {
             table.contains("\nin/2024/sales.csv: the file has no header row (empty file)\n"),
             "{table}"
         );
+    }
+
+    #[test]
+    fn no_file_no_table() {
+        assert_eq!(render_table(&[]), "");
     }
 
     #[test]
