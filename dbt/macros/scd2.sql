@@ -1,8 +1,11 @@
 {#- SCD type 2 in business time, derived from the sales history.
 
-    `days` is a query of (natural key, attributes, sale date, evidence): a combination of
-    attributes seen on a sale date, by `evidence` rows (a combination and day may come in
-    several rows; they add up). A member with a single combination may come as one row, on
+    `days` is a query of (natural key, attributes, sale date, sales, rejects): a combination
+    of attributes seen on a sale date in `sales` loaded rows and `rejects` quarantined ones (a
+    combination and day may come in several rows; they add up). Loaded sales decide a
+    member's versions; quarantined rows count only for a member that has no loaded sale (a
+    product seen only on rejected rows is still known), so a rejected row with a typo never
+    outvotes or splits the versions of the sales. A member with a single combination may come as one row, on
     its first sale date (scd2_evidence below). A version is a run of sale days on which the
     member was seen with the same attributes: it is valid from the first day of the run until
     the next run begins (half-open windows: valid_from <= date < valid_to; the current version
@@ -32,11 +35,20 @@
         {%- do smallest_first.append(a ~ ' nulls first') -%}
         {%- do same_attributes.append('e.' ~ a ~ ' is not distinct from c.' ~ a) -%}
     {%- endfor %}
-    with evidence as (
+    with all_evidence as (
         select
-            {{ natural_key }}, {{ attribute_list }}, sale_date, evidence,
-            coalesce({{ complete }}, false) as is_complete
+            {{ natural_key }}, {{ attribute_list }}, sale_date, sales, rejects,
+            coalesce({{ complete }}, false) as is_complete,
+            bool_or(sales > 0) over (partition by {{ natural_key }}) as member_has_sales
         from ({{ days }}) as days
+    ),
+
+    -- the rows that decide: the loaded sales, or the rejects of a member without any
+    evidence as (
+        select {{ natural_key }}, {{ attribute_list }}, sale_date, is_complete,
+               case when member_has_sales then sales else rejects end as evidence
+        from all_evidence
+        where (case when member_has_sales then sales else rejects end) > 0
     ),
 
     combinations as (
@@ -156,7 +168,7 @@
 {% endmacro %}
 
 {#- The evidence for scd2_versions of the members of one kind ('product' or 'retailer') of
-    base_sales__attribute_history: (natural key, attributes, sale_date, evidence).
+    base_sales__attribute_history: (natural key, attributes, sale_date, sales, rejects).
 
     A member seen with a single combination of attributes needs no more than that combination
     and its first sale date: one row. A member seen with several (its id in `followed`, a query
@@ -168,16 +180,17 @@
 {% macro scd2_evidence(kind, natural_key, attributes, followed, reject_condition) %}
     {%- set history = ref('base_sales__attribute_history') -%}
     {%- set columns = ([natural_key] + attributes) | join(', ') %}
-    select {{ columns }}, first_seen as sale_date, sales_count + rejects_count as evidence
+    select {{ columns }}, first_seen as sale_date, sales_count as sales, rejects_count as rejects
     from {{ history }}
     where kind = '{{ kind }}' and {{ natural_key }} is not null
       and {{ natural_key }} not in ({{ followed }})
 
     union all
 
-    {%- for relation, condition in [(source('raw', 'sales'), 'true'),
-                                    (source('raw', 'sales_rejects'), reject_condition)] %}
-    select {{ columns }}, sale_date, count(*) as evidence
+    {%- for relation, measures, condition in [
+            (source('raw', 'sales'), 'count(*) as sales, 0 as rejects', 'true'),
+            (source('raw', 'sales_rejects'), '0 as sales, count(*) as rejects', reject_condition)] %}
+    select {{ columns }}, sale_date, {{ measures }}
     from {{ relation }}
     where {{ natural_key }} in ({{ followed }})
       and load_id <= (select max(through_load_id) from {{ history }})

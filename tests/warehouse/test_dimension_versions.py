@@ -1,7 +1,8 @@
 """The SCD2 dimensions' versions (tests/fixtures/warehouse/README.md): the reference file and a
 build, then incremental builds after blank-attributes.csv (sales that lack an attribute open no
-version), comebacks.csv (attributes that come back open a version each time) and
-late-comeback.csv (a late sale splits a run); then a full refresh must give the same
+version), comebacks.csv (attributes that come back open a version each time),
+late-comeback.csv (a late sale splits a run) and rejected-evidence.csv (quarantined rows do not
+decide the versions of a member with sales); then a full refresh must give the same
 warehouse."""
 
 import datetime as dt
@@ -180,8 +181,29 @@ def test_a_late_sale_splits_a_run_and_the_facts_move_with_it(late_comeback):
     assert [sale_id for (sale_id,) in wh.rows(MISMATCHED_FACTS)] == [4007]
 
 
-def test_full_refresh_equals_the_incremental_path(late_comeback):
+@pytest.fixture(scope="module")
+def rejected_evidence(late_comeback):
     wh, _ = late_comeback
+    wh.ingest(FIXTURES / "rejected-evidence.csv")
+    wh.dbt("build")
+    return wh
+
+
+def test_rejected_rows_never_decide_the_versions_of_a_sold_member(rejected_evidence):
+    wh = rejected_evidence
+    assert wh.one("select count(*) from raw.sales_rejects where sale_id between 6001 and 6099") == 4
+    assert wh.rows(
+        "select product_id, product_name, valid_from from marts.dim_product "
+        "where product_id in (401, 402) order by 1"
+    ) == [(401, "Alpha401", D(2024, 3, 1)), (402, "Gamma402", D(2024, 3, 2))]
+    assert wh.rows("select channel, location from marts.dim_retailer where retailer_id = 60") == [
+        ("Online", None)
+    ]
+    assert [sale_id for (sale_id,) in wh.rows(MISMATCHED_FACTS)] == [4007]
+
+
+def test_full_refresh_equals_the_incremental_path(rejected_evidence):
+    wh = rejected_evidence
     snapshot(wh, "versions")
     dims = {dim: wh.rows(f"select * from marts.{dim} order by 1") for dim in DIMENSIONS}
     wh.dbt("build", "--full-refresh")

@@ -18,7 +18,7 @@ with through as (
 -- sales whose id was repaired from the name are evidence of the product too (few rows: the
 -- filter on feed_product_id reaches raw.sales' product_id index)
 repaired as (
-    select product_id, product_name, brand, category, sale_date, count(*) as evidence
+    select product_id, product_name, brand, category, sale_date, count(*) as sales, 0 as rejects
     from {{ ref('stg_sales') }}
     where feed_product_id is null
       and product_id is not null
@@ -26,18 +26,19 @@ repaired as (
     group by product_id, product_name, brand, category, sale_date
 ),
 
--- products seen with more than one combination: followed day by day
+-- products sold under more than one combination (or, never sold, rejected under more than
+-- one): followed day by day
 followed as (
     select product_id
     from (
-        select product_id, product_name, brand, category
+        select product_id, product_name, brand, category, sales_count > 0 as sold
         from {{ ref('base_sales__attribute_history') }}
         where kind = 'product'
         union
-        select product_id, product_name, brand, category from repaired
+        select product_id, product_name, brand, category, true from repaired
     ) as combinations
     group by product_id
-    having count(*) > 1
+    having count(*) filter (where sold) > 1 or (not bool_or(sold) and count(*) > 1)
 ),
 
 days as (
@@ -51,7 +52,7 @@ days as (
 
 versions as (
     {{ salesflow.scd2_versions(
-        'select product_id, product_name, brand, category, sale_date, evidence from days',
+        'select product_id, product_name, brand, category, sale_date, sales, rejects from days',
         'product_id', ['product_name', 'brand', 'category'], 'product_key',
         complete='product_name is not null and brand is not null and category is not null') }}
 )

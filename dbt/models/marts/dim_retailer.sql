@@ -10,13 +10,15 @@
     ]
 ) }}
 
--- retailers seen with more than one combination: followed day by day
+-- retailers seen in sales with more than one combination (or, never in a sale, in more than
+-- one reject): followed day by day
 with followed as (
     select retailer_id
     from {{ ref('base_sales__attribute_history') }}
     where kind = 'retailer' and retailer_id is not null
     group by retailer_id
-    having count(*) > 1
+    having count(*) filter (where sales_count > 0) > 1
+        or (count(*) filter (where sales_count > 0) = 0 and count(*) > 1)
 ),
 
 days as (
@@ -27,7 +29,7 @@ days as (
 
 versions as (
     {{ salesflow.scd2_versions(
-        'select retailer_id, retailer_name, channel, location, sale_date, evidence from days',
+        'select retailer_id, retailer_name, channel, location, sale_date, sales, rejects from days',
         'retailer_id', ['retailer_name', 'channel', 'location'], 'retailer_key',
         complete="retailer_name is not null and channel is not null
                   and (location is not null or channel = 'Online')") }}
