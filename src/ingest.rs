@@ -173,7 +173,7 @@ pub fn ingest_file(
     let digest = match read::digest_file(path) {
         Ok(digest) => digest,
         Err(error) => {
-            report.error = Some(InputError::Open(error).to_string());
+            record_input_error(&mut report, &InputError::Open(error));
             return Ok(report);
         }
     };

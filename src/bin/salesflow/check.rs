@@ -4,10 +4,9 @@ use std::path::PathBuf;
 
 use anyhow::Context;
 use salesflow::ingest::check_file;
-use salesflow::read;
 use salesflow::report;
 
-use crate::{ContractArgs, exit, progress_bar};
+use crate::{ContractArgs, exit, files_to_read, progress_bar};
 
 /// Validate sales files against the contract and print what would be loaded, flagged
 /// and rejected, with reasons. Needs no database. (Duplicates across and within files
@@ -29,10 +28,7 @@ pub struct Args {
 
 pub fn run(args: Args) -> anyhow::Result<u8> {
     let contract = args.contract.load()?;
-    let files = read::expand_paths(&args.paths)?;
-    if files.is_empty() {
-        tracing::warn!(paths = ?args.paths, "no *.csv or *.csv.gz file found: nothing to check");
-    }
+    let files = files_to_read(&args.paths, "check")?;
     let mut reports = Vec::with_capacity(files.len());
     for path in &files {
         let size = std::fs::metadata(path).map(|m| m.len()).unwrap_or(0);

@@ -4,10 +4,9 @@ use std::path::PathBuf;
 
 use anyhow::Context;
 use salesflow::ingest::{IngestOptions, ingest_file};
-use salesflow::read;
 use salesflow::report::{self, FileStatus};
 
-use crate::{ContractArgs, DatabaseArgs, exit, progress_bar};
+use crate::{ContractArgs, DatabaseArgs, exit, files_to_read, progress_bar};
 
 /// Load sales CSV files (.csv or .csv.gz) into raw.sales, one transaction per file.
 ///
@@ -45,10 +44,7 @@ pub fn parse_rate(text: &str) -> Result<f64, String> {
 
 pub fn run(args: Args) -> anyhow::Result<u8> {
     let contract = args.contract.load()?;
-    let files = read::expand_paths(&args.paths).context("nothing was loaded")?;
-    if files.is_empty() {
-        tracing::warn!(paths = ?args.paths, "no *.csv or *.csv.gz file found: nothing to load");
-    }
+    let files = files_to_read(&args.paths, "load").context("nothing was loaded")?;
     let mut warehouse = args.database.open()?;
     tracing::info!(
         target_db = warehouse.target(),

@@ -104,6 +104,19 @@ impl ContractArgs {
     }
 }
 
+/// The files that PATH arguments name (read::expand_paths), with a warning when there is
+/// none: `nothing_to` says what the command would have done ("load", "check").
+pub fn files_to_read(paths: &[String], nothing_to: &str) -> Result<Vec<PathBuf>, ReadError> {
+    let files = salesflow::read::expand_paths(paths)?;
+    if files.is_empty() {
+        tracing::warn!(
+            ?paths,
+            "no *.csv or *.csv.gz file found: nothing to {nothing_to}"
+        );
+    }
+    Ok(files)
+}
+
 /// A progress bar over stored bytes, drawn only when stderr is a terminal.
 pub fn progress_bar(total_bytes: u64, label: &str) -> indicatif::ProgressBar {
     if !std::io::stderr().is_terminal() {
