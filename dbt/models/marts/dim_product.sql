@@ -1,6 +1,7 @@
 {#- Products, SCD type 2 in business time (macros/scd2.sql): a new version whenever a product
     id is sold under another (name, brand, category) than on its previous sale day, valid from
-    that day (rejected sales count through their valid fields, base_sales__attribute_history).
+    that day (rejected sales count, through their valid fields, only for a product never sold:
+    base_sales__attribute_history).
     A sale without a name, brand or category is no new version.
     Plus the unknown member (product_key -1) for sales whose product id is missing and
     could not be resolved from the name. -#}
@@ -26,28 +27,9 @@ repaired as (
     group by product_id, product_name, brand, category, sale_date
 ),
 
--- products sold under more than one combination (or, never sold, rejected under more than
--- one): followed day by day
-followed as (
-    select product_id
-    from (
-        select product_id, product_name, brand, category, sales_count > 0 as sold
-        from {{ ref('base_sales__attribute_history') }}
-        where kind = 'product'
-        union
-        select product_id, product_name, brand, category, true from repaired
-    ) as combinations
-    group by product_id
-    having count(*) filter (where sold) > 1 or (not bool_or(sold) and count(*) > 1)
-),
-
 days as (
     {{ salesflow.scd2_evidence('product', 'product_id', ['product_name', 'brand', 'category'],
-                               'select product_id from followed', 'sale_date is not null') }}
-
-    union all
-
-    select * from repaired
+                               'sale_date is not null', more_sales='repaired') }}
 ),
 
 versions as (

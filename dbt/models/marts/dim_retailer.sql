@@ -10,20 +10,8 @@
     ]
 ) }}
 
--- retailers seen in sales with more than one combination (or, never in a sale, in more than
--- one reject): followed day by day
-with followed as (
-    select retailer_id
-    from {{ ref('base_sales__attribute_history') }}
-    where kind = 'retailer' and retailer_id is not null
-    group by retailer_id
-    having count(*) filter (where sales_count > 0) > 1
-        or (count(*) filter (where sales_count > 0) = 0 and count(*) > 1)
-),
-
-days as (
+with days as (
     {{ salesflow.scd2_evidence('retailer', 'retailer_id', ['retailer_name', 'channel', 'location'],
-                               'select retailer_id from followed',
                                'sale_date is not null and channel is not null') }}
 ),
 
