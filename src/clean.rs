@@ -9,6 +9,7 @@ use std::fmt;
 use std::str::FromStr;
 
 use chrono::NaiveDate;
+use iso_currency::Currency;
 use rust_decimal::{Decimal, RoundingStrategy};
 use xxhash_rust::xxh3::xxh3_64;
 
@@ -359,6 +360,13 @@ impl<'c> Cleaner<'c> {
             sale_date,
         };
         self.apply_rules(&mut fields, &mut flags, &mut problems);
+        if let Some(price) = fields.price {
+            let rounded = self.at_price_scale(price);
+            if rounded != price {
+                flags.push(Flag::Repair(Field::Price, Repair::Rounded));
+            }
+            fields.price = Some(rounded);
+        }
         let mut sale = match fields {
             // The rules may have normalized values: the sale takes them from `fields`.
             SaleFields {
@@ -491,27 +499,26 @@ impl<'c> Cleaner<'c> {
         if parsed.thousands_separator {
             flags.push(Flag::Repair(field, Repair::ThousandsSeparator));
         }
-        let scale = self.contract.column(field).scale;
-        let mut price = parsed.number;
-        if price.scale() > scale {
-            let rounded =
-                price.round_dp_with_strategy(scale, RoundingStrategy::MidpointAwayFromZero);
-            if rounded != price {
-                flags.push(Flag::Repair(field, Repair::Rounded));
-            }
-            price = rounded;
-        }
-        price.rescale(scale);
-        // numeric(12,2): at most 10 digits before the point.
-        if price.abs() >= Decimal::from(10_000_000_000i64) {
+        // numeric(12,2): at most 10 digits before the point, after rounding.
+        if self.at_price_scale(parsed.number).abs() >= Decimal::from(10_000_000_000i64) {
             problems.field(
                 field,
                 "out_of_range",
-                format!("price {price} is too large for numeric(12,2)"),
+                format!("price \"{text}\" is too large for numeric(12,2)"),
             );
             return None;
         }
-        Some((price, parsed.currency))
+        // Not rounded yet: the rules judge the amount as written (-0.004 is negative).
+        Some((parsed.number, parsed.currency))
+    }
+
+    /// The price at the contract's scale, rounded half away from zero.
+    fn at_price_scale(&self, price: Decimal) -> Decimal {
+        let scale = self.contract.column(Field::Price).scale;
+        let mut rounded =
+            price.round_dp_with_strategy(scale, RoundingStrategy::MidpointAwayFromZero);
+        rounded.rescale(scale);
+        rounded
     }
 
     fn date<'a>(
@@ -647,16 +654,12 @@ fn parse_amount(text: &str) -> Option<Amount<'_>> {
             currency = Some(Cow::Borrowed(code));
         }
     }
-    let is_code = |s: &str| s.len() == 3 && s.bytes().all(|b| b.is_ascii_alphabetic());
-    if currency.is_none() {
-        if rest.len() > 3 && is_code(&rest[..3]) && rest.is_char_boundary(3) {
-            currency = Some(uppercase(&rest[..3]));
+    if currency.is_none() && rest.len() > 3 {
+        if let Some(found) = rest.get(..3).and_then(currency_code) {
+            currency = Some(found);
             rest = rest[3..].trim_start();
-        } else if rest.len() > 3
-            && rest.is_char_boundary(rest.len() - 3)
-            && is_code(&rest[rest.len() - 3..])
-        {
-            currency = Some(uppercase(&rest[rest.len() - 3..]));
+        } else if let Some(found) = rest.get(rest.len() - 3..).and_then(currency_code) {
+            currency = Some(found);
             rest = rest[..rest.len() - 3].trim_end();
         }
     }
@@ -685,6 +688,16 @@ fn parse_amount(text: &str) -> Option<Amount<'_>> {
     })
 }
 
+/// Three letters next to a number are a currency only when they are an ISO 4217 code:
+/// "100abc" or "100 net" is not an amount.
+fn currency_code(text: &str) -> Option<Cow<'_, str>> {
+    if text.len() != 3 || !text.bytes().all(|b| b.is_ascii_alphabetic()) {
+        return None;
+    }
+    let code = uppercase(text);
+    Currency::from_code(&code).is_some().then_some(code)
+}
+
 fn uppercase(code: &str) -> Cow<'_, str> {
     if code.bytes().all(|b| b.is_ascii_uppercase()) {
         Cow::Borrowed(code)
@@ -693,10 +706,14 @@ fn uppercase(code: &str) -> Cow<'_, str> {
     }
 }
 
-/// "1,500" or "-12,345,678.90": comma-separated groups of three before the point.
+/// "1,500" or "-12,345,678.90": comma-separated groups of three before the point, and no
+/// comma after it ("1.500,00" is a decimal comma, not a thousands separator).
 fn has_thousands_groups(text: &str) -> bool {
     let unsigned = text.trim_start_matches(['-', '+']);
-    let integer = unsigned.split('.').next().unwrap_or("");
+    let (integer, fraction) = unsigned.split_once('.').unwrap_or((unsigned, ""));
+    if fraction.contains(',') {
+        return false;
+    }
     let mut groups = integer.split(',');
     let first = groups.next().unwrap_or("");
     (1..=3).contains(&first.len())
@@ -1016,7 +1033,22 @@ mod tests {
             Some(("1500.25".into(), Some("USD".into()), true))
         );
         assert_eq!(amount("-3"), Some(("-3".into(), None, false)));
-        for bad in ["", "USD", "1,50", "1.2.3", "12abc4", "1e5", "--1", "ten"] {
+        for bad in [
+            "",
+            "USD",
+            "1,50",
+            "1.2.3",
+            "12abc4",
+            "1e5",
+            "--1",
+            "ten",
+            "1.500,00",
+            "12.345,67",
+            "2.000,50 EUR",
+            "100abc",
+            "100 net",
+            "ABC 5",
+        ] {
             assert_eq!(amount(bad), None, "{bad}");
         }
     }
@@ -1032,6 +1064,19 @@ mod tests {
             one("7,1,A,B,C,1,R,Online,,1,10.500,2024-01-01")
                 .unwrap()
                 .contains("10.50 None 2024-01-01 []")
+        );
+    }
+
+    #[test]
+    fn rules_judge_the_price_as_written_before_rounding() {
+        // Rounded to the scale it would be 0.00, which passes price >= 0: it is negative.
+        assert_eq!(
+            reasons("7,1,A,B,C,1,R,Online,,1,-0.004,2024-01-01"),
+            ["price_non_negative"]
+        );
+        assert_eq!(
+            reasons("7,1,A,B,C,1,R,Online,,1,9999999999.995,2024-01-01"),
+            ["price:out_of_range"]
         );
     }
 
