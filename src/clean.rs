@@ -766,7 +766,7 @@ fn content_hash(sale: &Sale<'_>) -> i64 {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::read::{Item, RecordReader};
+    use crate::read::{Header, Item, RecordReader};
 
     const HEADER: &str = "SaleID,ProductID,ProductName,Brand,Category,RetailerID,RetailerName,Channel,Location,Quantity,Price,Date";
 
@@ -786,7 +786,9 @@ mod tests {
         map: impl Fn(Result<Sale<'_>, Reject>) -> T,
     ) -> Vec<T> {
         let mut reader = RecordReader::new(file, 20);
-        let (_, header) = reader.read_header().unwrap().unwrap();
+        let Some(Header::Names { names: header, .. }) = reader.read_header().unwrap() else {
+            panic!("no header");
+        };
         let binding = contract
             .bind_header(header.iter().map(String::as_str))
             .unwrap();

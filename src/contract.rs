@@ -139,6 +139,11 @@ pub enum HeaderError {
     #[error("the file has no header row (empty file)")]
     Empty,
     #[error(
+        "the header (line {line}) has an unbalanced quote: its columns cannot be known, so no \
+         row is read"
+    )]
+    UnbalancedQuote { line: u64 },
+    #[error(
         "header lacks the contract's column(s) {missing} (a file has every column of the \
          contract; `required = false` only lets a column's values be empty); header seen: {seen}"
     )]

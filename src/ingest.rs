@@ -14,7 +14,7 @@ use crate::contract::{Contract, HeaderError};
 use crate::load::{
     self, InputFailed, LoadError, LoadOutcome, LoadRequest, RowWriter, Streamed, Warehouse,
 };
-use crate::read::{self, Item, RecordReader};
+use crate::read::{self, Header, Item, RecordReader};
 use crate::report::{Counts, FileReport, FileStatus};
 
 /// Why a file could not be read as a sales feed at all (as opposed to some bad rows).
@@ -70,8 +70,12 @@ fn stream_file<W: Write>(
     let consumed = source.consumed.clone();
     let mut reader = RecordReader::new(source.reader, contract.max_record_lines);
     let read_error = |line, cause| InputError::Read { line, cause };
-    let Some((_, header)) = reader.read_header().map_err(|e| read_error(1, e))? else {
-        return Err(InputError::Header(HeaderError::Empty));
+    let header = match reader.read_header().map_err(|e| read_error(1, e))? {
+        Some(Header::Names { names, .. }) => names,
+        Some(Header::UnbalancedQuote { line }) => {
+            return Err(InputError::Header(HeaderError::UnbalancedQuote { line }));
+        }
+        None => return Err(InputError::Header(HeaderError::Empty)),
     };
     let binding = contract
         .bind_header(header.iter().map(String::as_str))

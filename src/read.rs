@@ -235,6 +235,17 @@ pub enum Item<'a> {
     },
 }
 
+/// A file's first record.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Header {
+    /// The column names, as text, and the header's line.
+    Names { line: u64, names: Vec<String> },
+    /// A quote in the header does not close on its line. The header's width is what
+    /// recovers the data lines from an unbalanced quote, so a header spanning lines, or
+    /// swallowing the lines after it, cannot be trusted: the file is refused.
+    UnbalancedQuote { line: u64 },
+}
+
 /// Frames CSV records from a byte stream. The first record is the header.
 pub struct RecordReader<R> {
     input: R,
@@ -244,8 +255,7 @@ pub struct RecordReader<R> {
     width: Option<usize>,
     next_line_number: u64,
     at_start: bool,
-    /// Lines to read again before more input (after an unbalanced quote, or the rest of
-    /// a line after a bare carriage return ended a record).
+    /// Lines to read again before more input (after an unbalanced quote).
     pushed_back: VecDeque<(u64, Vec<u8>)>,
     line: Vec<u8>,
     line_number: u64,
@@ -284,24 +294,32 @@ impl<R: BufRead> RecordReader<R> {
         }
     }
 
-    /// Reads the header record: its fields as text and its line, or None for a file with
-    /// no records at all. Later records spanning lines must have as many fields.
-    pub fn read_header(&mut self) -> io::Result<Option<(u64, Vec<String>)>> {
-        loop {
-            match self.next_item()? {
-                None => return Ok(None),
-                Some(Item::Unframed { .. }) => continue,
-                Some(Item::Record(record)) => {
-                    let line = record.line;
-                    let names: Vec<String> = record
-                        .iter()
-                        .map(|field| String::from_utf8_lossy(field).into_owned())
-                        .collect();
-                    self.width = Some(names.len());
-                    return Ok(Some((line, names)));
-                }
+    /// Reads the header record, or None for a file with no records at all. Later records
+    /// spanning lines must have as many fields.
+    pub fn read_header(&mut self) -> io::Result<Option<Header>> {
+        let framed = self.frame()?;
+        let Some(&(_, line)) = self.line_starts.first() else {
+            return Ok(None);
+        };
+        let header = match framed {
+            Framed::End => return Ok(None),
+            Framed::Record if self.line_starts.len() == 1 => {
+                let record = Record {
+                    line,
+                    raw: &self.raw,
+                    fields: &self.fields,
+                    ends: &self.ends[..self.record_ends],
+                };
+                let names: Vec<String> = record
+                    .iter()
+                    .map(|field| String::from_utf8_lossy(field).into_owned())
+                    .collect();
+                self.width = Some(names.len());
+                Header::Names { line, names }
             }
-        }
+            Framed::Record | Framed::Unframed => Header::UnbalancedQuote { line },
+        };
+        Ok(Some(header))
     }
 
     /// The next record or unframed line, or None at the end of the input.
@@ -365,14 +383,9 @@ impl<R: BufRead> RecordReader<R> {
             let line = std::mem::take(&mut self.line);
             let (complete, consumed) = self.feed(&line, &mut fields_len, &mut ends_len);
             if complete {
-                let rest = &line[consumed..];
-                if !rest.iter().all(|&b| b == b'\r' || b == b'\n') {
-                    // A bare carriage return ended the record mid-line: the rest of the
-                    // line is the next record, on the same line number.
-                    self.raw.truncate(self.raw.len() - rest.len());
-                    self.pushed_back
-                        .push_front((self.line_number, rest.to_vec()));
-                }
+                // Lines end at the record terminators (read_line), so a record can only
+                // end with its line: what csv_core left unread is the line's terminator.
+                debug_assert!(line[consumed..].iter().all(|&b| b == b'\r' || b == b'\n'));
                 self.line = line;
                 return Ok(self.finish(ends_len));
             }
@@ -472,12 +485,50 @@ impl<R: BufRead> RecordReader<R> {
             return Ok(true);
         }
         self.line.clear();
-        if self.input.read_until(b'\n', &mut self.line)? == 0 {
+        if !read_line(&mut self.input, &mut self.line)? {
             return Ok(false);
         }
         self.line_number = self.next_line_number;
         self.next_line_number += 1;
         Ok(true)
+    }
+}
+
+/// Appends the next physical line to `line`, with its terminator: LF, CRLF or a bare CR
+/// (old Mac files end every line with CR alone). False at the end of input.
+fn read_line(input: &mut impl BufRead, line: &mut Vec<u8>) -> io::Result<bool> {
+    let mut any = false;
+    loop {
+        let buffer = match input.fill_buf() {
+            Ok(buffer) => buffer,
+            Err(error) if error.kind() == io::ErrorKind::Interrupted => continue,
+            Err(error) => return Err(error),
+        };
+        if buffer.is_empty() {
+            return Ok(any);
+        }
+        any = true;
+        match memchr::memchr2(b'\n', b'\r', buffer) {
+            None => {
+                let n = buffer.len();
+                line.extend_from_slice(buffer);
+                input.consume(n);
+            }
+            Some(at) => {
+                let ends_with_cr = buffer[at] == b'\r';
+                line.extend_from_slice(&buffer[..=at]);
+                input.consume(at + 1);
+                if ends_with_cr {
+                    // CRLF is one terminator, even when the LF is in the next buffer.
+                    let next = input.fill_buf()?;
+                    if next.first() == Some(&b'\n') {
+                        line.push(b'\n');
+                        input.consume(1);
+                    }
+                }
+                return Ok(true);
+            }
+        }
     }
 }
 
@@ -501,8 +552,15 @@ mod tests {
     fn read_all(text: &[u8], max_lines: usize) -> Vec<Seen> {
         let mut reader = RecordReader::new(text, max_lines);
         let mut seen = Vec::new();
-        if let Some((line, names)) = reader.read_header().unwrap() {
-            seen.push(Seen::Record(line, names, String::new()));
+        match reader.read_header().unwrap() {
+            Some(Header::Names { line, names }) => {
+                seen.push(Seen::Record(line, names, String::new()))
+            }
+            Some(Header::UnbalancedQuote { line }) => {
+                seen.push(Seen::Unframed(line, "header".into()));
+                return seen;
+            }
+            None => {}
         }
         while let Some(item) = reader.next_item().unwrap() {
             seen.push(match item {
@@ -645,15 +703,67 @@ mod tests {
     }
 
     #[test]
-    fn bare_carriage_returns_end_records() {
+    fn bare_carriage_returns_end_lines() {
         let seen = read_all(b"a,b\r1,2\r3,4\r", 20);
         assert_eq!(
             seen,
             vec![
                 header(&["a", "b"]),
-                rec(1, &["1", "2"], "1,2"),
-                rec(1, &["3", "4"], "3,4")
+                rec(2, &["1", "2"], "1,2"),
+                rec(3, &["3", "4"], "3,4")
             ]
+        );
+        // Mixed terminators: each one ends a line and counts.
+        let seen = read_all(b"a,b\n1,2\r3,4\r\n5,6\n", 20);
+        let lines: Vec<u64> = seen[1..]
+            .iter()
+            .map(|seen| match seen {
+                Seen::Record(line, ..) | Seen::Unframed(line, _) => *line,
+            })
+            .collect();
+        assert_eq!(lines, [2, 3, 4]);
+    }
+
+    #[test]
+    fn crlf_split_across_buffers_is_one_terminator() {
+        let text = b"a,b\r\n1,2\r\n\r\n3,\"x\r\ny\"\r\n";
+        let expected = read_all(text, 20);
+        assert_eq!(expected[2], rec(4, &["3", "x\r\ny"], "3,\"x\r\ny\""));
+        for capacity in 1..=text.len() {
+            let mut reader =
+                RecordReader::new(io::BufReader::with_capacity(capacity, &text[..]), 20);
+            reader.read_header().unwrap();
+            let mut lines = Vec::new();
+            while let Some(item) = reader.next_item().unwrap() {
+                if let Item::Record(record) = item {
+                    lines.push((record.line, record.raw.to_vec()));
+                }
+            }
+            assert_eq!(
+                lines,
+                [(2, b"1,2".to_vec()), (4, b"3,\"x\r\ny\"".to_vec())],
+                "buffer of {capacity} bytes"
+            );
+        }
+    }
+
+    #[test]
+    fn a_header_with_an_unbalanced_quote_is_refused() {
+        // The quote pairs up with one three lines later: the header would swallow them.
+        let swallowing = b"a,b,\"c\n1,2,3\n4,5,6\n7,8,\"x\"\n9,10,11\n";
+        assert_eq!(
+            read_all(swallowing, 20),
+            [Seen::Unframed(1, "header".into())]
+        );
+        // Never closed: the header must not be dropped for the next line to take its place.
+        assert_eq!(
+            read_all(b"\n\"a,b,c\n1,2,3\n", 20),
+            [Seen::Unframed(2, "header".into())]
+        );
+        // A quoted header on one line is fine.
+        assert_eq!(
+            read_all(b"\"a\",\"b, c\"\n1,2\n", 20)[0],
+            header(&["a", "b, c"])
         );
     }
 

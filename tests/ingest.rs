@@ -225,6 +225,30 @@ fn malformed_lines_are_quarantined_and_the_rest_recovered() {
 }
 
 #[test]
+fn bare_carriage_returns_end_lines_and_each_row_keeps_its_own() {
+    let db = TestDb::new("bare_cr");
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("old_mac.csv");
+    let mut text = std::fs::read_to_string(fixture_path("base.csv")).unwrap();
+    text.push_str("4,1,Laptop,BrandA,Electronics,1,TechGear,Online,,0,0,2024-02-06\n");
+    std::fs::write(&path, text.replace('\n', "\r")).unwrap();
+    db.salesflow_ok(&["ingest", path.to_str().unwrap()], 0);
+    assert_eq!(db.ledger(1), ("succeeded".into(), [4, 3, 0, 0, 0, 1]));
+    let lines: Vec<i64> = db
+        .client()
+        .query("select source_line from raw.sales order by sale_id", &[])
+        .unwrap()
+        .iter()
+        .map(|r| r.get(0))
+        .collect();
+    assert_eq!(lines, [2, 3, 4]);
+    assert_eq!(
+        db.value::<i64>("select source_line from raw.sales_rejects"),
+        5
+    );
+}
+
+#[test]
 fn invalid_utf8_rejects_only_its_row() {
     let db = TestDb::new("utf8");
     let dir = tempfile::tempdir().unwrap();
@@ -268,6 +292,7 @@ fn empty_and_foreign_files_fail_clearly_without_stopping_the_others() {
             &fixture("empty.csv"),
             &fixture("header_only.csv"),
             &fixture("wrong_header.csv"),
+            &fixture("header_quote.csv"),
             &fixture("base.csv"),
         ],
         3,
@@ -281,9 +306,15 @@ fn empty_and_foreign_files_fail_clearly_without_stopping_the_others() {
         text.contains("\nwrong_header.csv: header lacks the contract's column(s)"),
         "{text}"
     );
+    // A quote left open in the header would swallow the rows after it into a column name.
+    assert!(
+        text.contains("\nheader_quote.csv: the header (line 1) has an unbalanced quote"),
+        "{text}"
+    );
     // The summary names each failed file's ledger row.
     assert!(text.contains("\nempty.csv         invalid    1 "), "{text}");
     assert!(text.contains("\nwrong_header.csv  invalid    3 "), "{text}");
+    assert!(text.contains("\nheader_quote.csv  invalid    4 "), "{text}");
     let statuses: Vec<String> = db
         .client()
         .query("select status from salesflow.loads order by load_id", &[])
@@ -291,7 +322,10 @@ fn empty_and_foreign_files_fail_clearly_without_stopping_the_others() {
         .iter()
         .map(|r| r.get(0))
         .collect();
-    assert_eq!(statuses, vec!["failed", "succeeded", "failed", "succeeded"]);
+    assert_eq!(
+        statuses,
+        vec!["failed", "succeeded", "failed", "failed", "succeeded"]
+    );
     assert_eq!(db.ledger(2).1, [0; 6]);
     assert_eq!(db.count("select count(*) from raw.sales"), 3);
 }
