@@ -123,6 +123,13 @@ fn stream_file<W: Write>(
                 sink.sale(line, &sale).map_err(InputError::Stage)?;
             }
             Err(reject) => {
+                // A reject whose sale id parsed takes part in "the last occurrence wins".
+                if let Some(sale_id) = reject.fields.sale_id {
+                    if last_id.is_some_and(|last| sale_id <= last) {
+                        streamed.ids_strictly_increasing = false;
+                    }
+                    last_id = Some(sale_id);
+                }
                 streamed.rows_rejected += 1;
                 for reason in &reject.reasons {
                     tally(&mut tallies.reject_reasons, reason);

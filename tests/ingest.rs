@@ -225,6 +225,56 @@ fn malformed_lines_are_quarantined_and_the_rest_recovered() {
 }
 
 #[test]
+fn a_rejected_last_occurrence_leaves_the_sale_as_stored() {
+    let db = TestDb::new("last_rejected");
+    db.salesflow_ok(&["ingest", &fixture("base.csv")], 0);
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("corrections.csv");
+    let header = std::fs::read_to_string(fixture_path("base.csv")).unwrap();
+    let header = header.lines().next().unwrap();
+    let row = |id: u32, quantity: i32, price: u32| {
+        format!("{id},1,Laptop,BrandA,Electronics,1,TechGear,Online,,{quantity},{price},2024-02-05")
+    };
+    // Sale 1 (stored) and sale 9 (new) are each sent valid, then with a negative quantity:
+    // the feed's last word on them is unusable. Sale 8 is sent bad, then corrected. Sales
+    // 7 and 6 come in decreasing order, so that only the merge path can load this file.
+    let rows = [
+        row(1, 5, 7500),
+        row(9, 1, 1500),
+        row(8, -1, 1500),
+        row(1, -1, 7500),
+        row(9, -1, 1500),
+        row(8, 2, 3000),
+        row(7, 1, 1500),
+        row(6, 1, 1500),
+    ];
+    std::fs::write(&path, format!("{header}\n{}\n", rows.join("\n"))).unwrap();
+    db.salesflow_ok(&["ingest", path.to_str().unwrap()], 0);
+    // read 8 = loaded 3 (8, 7, 6) + duplicate 2 (the valid 1 and 9) + rejected 3.
+    assert_eq!(db.ledger(2), ("succeeded".into(), [8, 3, 0, 0, 2, 3]));
+    let sales: Vec<(i64, i32)> = db
+        .client()
+        .query("select sale_id, quantity from raw.sales order by 1", &[])
+        .unwrap()
+        .iter()
+        .map(|r| (r.get(0), r.get(1)))
+        .collect();
+    assert_eq!(sales, [(1, 3), (2, 1), (3, 4), (6, 1), (7, 1), (8, 2)]);
+
+    // The append path (ids increasing, none stored) sees the same: a new sale whose
+    // repeat is rejected is not loaded.
+    let path = dir.path().join("increasing.csv");
+    let rows = [row(20, 1, 1500), row(20, -1, 1500), row(21, 1, 1500)];
+    std::fs::write(&path, format!("{header}\n{}\n", rows.join("\n"))).unwrap();
+    db.salesflow_ok(&["ingest", path.to_str().unwrap()], 0);
+    assert_eq!(db.ledger(3), ("succeeded".into(), [3, 1, 0, 0, 1, 1]));
+    assert_eq!(
+        db.count("select count(*) from raw.sales where sale_id in (20, 21)"),
+        1
+    );
+}
+
+#[test]
 fn bare_carriage_returns_end_lines_and_each_row_keeps_its_own() {
     let db = TestDb::new("bare_cr");
     let dir = tempfile::tempdir().unwrap();

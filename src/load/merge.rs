@@ -8,7 +8,8 @@
 //!   filled while unindexed, through a private landing table, and then attached, which
 //!   builds their indexes in one sorted pass instead of row by row. An empty key table is
 //!   filled the same way (primary key dropped, filled, rebuilt).
-//! - **merge**: the general case. Rows are de-duplicated (last occurrence wins) and
+//! - **merge**: the general case. Rows are de-duplicated (the last occurrence wins, also
+//!   when it is a reject: then the sale id's valid rows count as duplicates) and
 //!   classified against the key table as new, updated or unchanged; updated sales lose
 //!   their old version (wherever its month was) and get the new one.
 
@@ -248,9 +249,12 @@ fn classify(step: &mut Step<'_, '_>, streamed: &Streamed, valid: u64) -> Result<
     let source = if streamed.ids_strictly_increasing {
         "(select * from stage where reasons is null)"
     } else {
-        // The last occurrence of a sale id in the file wins.
-        "(select distinct on (sale_id) * from stage where reasons is null
-          order by sale_id, source_line desc)"
+        // The last occurrence of a sale id in the file wins. When it is a reject, the
+        // file's last word on that sale is unusable: its earlier valid rows are duplicates
+        // and the sale is left as stored, as a rejected re-send in a later file would.
+        "(select * from (select distinct on (sale_id) * from stage where sale_id is not null
+                         order by sale_id, source_line desc) last_occurrence
+          where reasons is null)"
     };
     let distinct = step.run(
         "de-duplicating the file's rows",

@@ -246,8 +246,9 @@ pub struct Streamed {
     pub rows_rejected: u64,
     /// First days of the months that valid sales fall in: the partitions needed.
     pub months: BTreeSet<NaiveDate>,
-    /// True when valid sale ids came strictly increasing, so the file cannot contain
-    /// duplicates and the merge can skip its de-duplication sort.
+    /// True when the sale ids of the file's rows (valid ones, and rejects whose id parsed)
+    /// came strictly increasing, so the file cannot contain duplicates and the merge can
+    /// skip its de-duplication sort.
     pub ids_strictly_increasing: bool,
     /// The smallest and largest valid sale ids, if any row was valid.
     pub sale_id_range: Option<(i64, i64)>,
