@@ -248,19 +248,34 @@ pub fn ingest_file(
     Ok(report)
 }
 
-/// A file that is not a sales feed (empty, or without the contract's columns) is
-/// invalid; one that could not be read failed.
+/// A file that is not a sales feed (empty, without the contract's columns, a corrupt or
+/// truncated gzip) is invalid: reading it again cannot help. One that could not be read
+/// for another reason (permissions, an I/O error) failed.
 fn record_input_error(report: &mut FileReport, error: &InputError) {
     report.status = match error {
         InputError::Header(_) => FileStatus::Invalid,
+        InputError::Read { cause, .. }
+            if matches!(
+                cause.kind(),
+                io::ErrorKind::InvalidData
+                    | io::ErrorKind::InvalidInput
+                    | io::ErrorKind::UnexpectedEof
+            ) =>
+        {
+            FileStatus::Invalid
+        }
         _ => FileStatus::Failed,
     };
     report.error = Some(error.to_string());
 }
 
 fn finish_report(report: &mut FileReport, tallies: Tallies, started: Instant) {
-    report.reject_reasons = tallies.reject_reasons;
-    report.flags = tallies.flags;
+    // A file that failed loaded nothing and counts nothing: the reasons and flags seen
+    // before the failure would contradict its counts.
+    if !matches!(report.status, FileStatus::Failed | FileStatus::Invalid) {
+        report.reject_reasons = tallies.reject_reasons;
+        report.flags = tallies.flags;
+    }
     report.reject_rate = report.counts.reject_rate();
     report.seconds = started.elapsed().as_secs_f64();
 }

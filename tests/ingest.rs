@@ -334,6 +334,50 @@ fn gzip_file_loads_like_the_plain_one() {
 }
 
 #[test]
+fn corrupt_and_truncated_gzip_files_are_invalid_and_count_nothing() {
+    let db = TestDb::new("bad_gzip");
+    let dir = tempfile::tempdir().unwrap();
+    let mut encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    encoder
+        .write_all(&std::fs::read(reference_csv()).unwrap())
+        .unwrap();
+    let good = encoder.finish().unwrap();
+    let truncated = dir.path().join("truncated.csv.gz");
+    std::fs::write(&truncated, &good[..good.len() / 2]).unwrap();
+    let mut flipped = good.clone();
+    let middle = flipped.len() / 2;
+    flipped[middle] ^= 0xff;
+    let corrupt = dir.path().join("corrupt.csv.gz");
+    std::fs::write(&corrupt, &flipped).unwrap();
+    let json = dir.path().join("report.json");
+    let output = db.salesflow_ok(
+        &[
+            "ingest",
+            truncated.to_str().unwrap(),
+            corrupt.to_str().unwrap(),
+            "--report-json",
+            json.to_str().unwrap(),
+        ],
+        3, // a broken archive is a data problem: retrying cannot help
+    );
+    let text = stdout(&output);
+    assert!(text.contains("\ntruncated.csv.gz  invalid  1 "), "{text}");
+    assert!(text.contains("\ncorrupt.csv.gz    invalid  2 "), "{text}");
+    assert!(
+        !text.contains("rejects:"),
+        "a file that loaded nothing lists no reasons: {text}"
+    );
+    let report: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
+    for file in report["files"].as_array().unwrap() {
+        assert_eq!(file["counts"]["rejected"], 0, "{file}");
+        assert_eq!(file["reject_reasons"], serde_json::json!({}), "{file}");
+    }
+    assert_eq!(db.count("select count(*) from raw.sales"), 0);
+    assert_eq!(db.ledger(1).0, "failed");
+}
+
+#[test]
 fn empty_and_foreign_files_fail_clearly_without_stopping_the_others() {
     let db = TestDb::new("empty");
     let output = db.salesflow_ok(
@@ -598,6 +642,73 @@ fn killed_load_leaves_nothing_and_the_rerun_loads_once() {
         db.count("select count(distinct sale_id) from raw.sales"),
         1_000_000
     );
+}
+
+#[test]
+fn a_connection_lost_mid_run_still_reports_the_files_loaded_before() {
+    let db = TestDb::new("conn_lost");
+    let dir = tempfile::tempdir().unwrap();
+    let big = dir.path().join("big.csv");
+    let big = big.to_str().unwrap();
+    salesflow_command(&[
+        "generate",
+        "--rows",
+        "300000",
+        "--first-sale-id",
+        "100",
+        "-o",
+        big,
+    ])
+    .status()
+    .unwrap();
+    let json = dir.path().join("report.json");
+    db.salesflow_ok(&["status"], 0); // creates the schema, so the poll below can run
+    let child = salesflow_command(&[
+        "ingest",
+        &fixture("base.csv"),
+        big,
+        &fixture("resend.csv"),
+        "--report-json",
+        json.to_str().unwrap(),
+    ])
+    .env("DATABASE_URL", &db.url)
+    .stdout(Stdio::piped())
+    .stderr(Stdio::piped())
+    .spawn()
+    .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while db.count("select count(*) from salesflow.loads where status = 'running' and load_id = 2")
+        == 0
+    {
+        assert!(Instant::now() < deadline, "the second load never started");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let terminated: bool = db.value(
+        "select bool_or(pg_terminate_backend(pid)) from pg_stat_activity
+         where application_name = 'salesflow' and datname = current_database()",
+    );
+    assert!(terminated);
+    let output = child.wait_with_output().unwrap();
+    assert_eq!(output.status.code(), Some(4), "{}", stderr(&output));
+    let text = stdout(&output);
+    assert!(text.contains("\nbase.csv  succeeded  1 "), "{text}");
+    assert!(text.contains("\nbig.csv   failed "), "{text}");
+    assert!(
+        stderr(&output).contains("big.csv: stopped, 1 later file(s) not attempted"),
+        "{}",
+        stderr(&output)
+    );
+    let report: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
+    let statuses: Vec<&str> = report["files"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|file| file["status"].as_str().unwrap())
+        .collect();
+    assert_eq!(statuses, ["succeeded", "failed"]);
+    assert_eq!(db.ledger(1), ("succeeded".into(), [3, 3, 0, 0, 0, 0]));
+    assert_eq!(db.count("select count(*) from raw.sales"), 3);
 }
 
 #[test]

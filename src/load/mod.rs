@@ -66,7 +66,9 @@ impl LoadError {
         match self {
             LoadError::Unreachable { cause, .. } => !is_refused_login(cause),
             LoadError::Copy(_) => true,
-            LoadError::Database { cause, .. } => cause.is_closed() || is_io(cause),
+            LoadError::Database { cause, .. } => {
+                cause.is_closed() || is_io(cause) || is_server_going_away(cause)
+            }
             _ => false,
         }
     }
@@ -86,6 +88,14 @@ impl LoadError {
 
 fn is_io(error: &postgres::Error) -> bool {
     std::error::Error::source(error).is_some_and(|source| source.is::<std::io::Error>())
+}
+
+/// The server ended the session: a shutdown or restart (SQLSTATE class 57P, "terminating
+/// connection due to administrator command"), or a connection exception (class 08).
+fn is_server_going_away(error: &postgres::Error) -> bool {
+    error
+        .code()
+        .is_some_and(|code| code.code().starts_with("57P") || code.code().starts_with("08"))
 }
 
 fn is_refused_login(error: &postgres::Error) -> bool {

@@ -2,11 +2,10 @@
 
 use std::path::PathBuf;
 
-use anyhow::Context;
 use salesflow::ingest::check_file;
 use salesflow::report;
 
-use crate::{ContractArgs, exit, files_to_read, progress_bar};
+use crate::{ContractArgs, exit, files_to_read, progress_bar, write_json_report};
 
 /// Validate sales files against the contract and print what would be loaded, flagged
 /// and rejected, with reasons. Needs no database. (Duplicates across and within files
@@ -46,10 +45,7 @@ pub fn run(args: Args) -> anyhow::Result<u8> {
              updated, unchanged or duplicates only ingest can tell)"
         );
     }
-    if let Some(json_path) = &args.report_json {
-        std::fs::write(json_path, report::to_json(&reports))
-            .with_context(|| format!("writing {}", json_path.display()))?;
-    }
+    write_json_report(args.report_json.as_deref(), &reports)?;
     let over_limit = args
         .max_reject_rate
         .is_some_and(|limit| reports.iter().any(|report| report.reject_rate > limit));

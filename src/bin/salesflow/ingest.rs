@@ -6,7 +6,7 @@ use anyhow::Context;
 use salesflow::ingest::{IngestOptions, ingest_file};
 use salesflow::report::{self, FileStatus};
 
-use crate::{ContractArgs, DatabaseArgs, exit, files_to_read, progress_bar};
+use crate::{ContractArgs, DatabaseArgs, exit, files_to_read, progress_bar, write_json_report};
 
 /// Load sales CSV files (.csv or .csv.gz) into raw.sales, one transaction per file.
 ///
@@ -58,21 +58,48 @@ pub fn run(args: Args) -> anyhow::Result<u8> {
         max_reject_rate: args.max_reject_rate,
     };
     let mut reports = Vec::with_capacity(files.len());
+    let mut stopped = None;
     for path in &files {
         let size = std::fs::metadata(path).map(|m| m.len()).unwrap_or(0);
         let bar = progress_bar(size, &path.display().to_string());
-        let report = ingest_file(&mut warehouse, &contract, path, &options, &mut |bytes| {
+        let result = ingest_file(&mut warehouse, &contract, path, &options, &mut |bytes| {
             bar.set_position(bytes)
-        })?;
+        });
         bar.finish_and_clear();
-        log_file(&report);
-        reports.push(report);
+        match result {
+            Ok(report) => {
+                log_file(&report);
+                reports.push(report);
+            }
+            Err(error) => {
+                // The database failed: the files before this one are committed, and the
+                // summary and the JSON report must still say so.
+                let mut report = report::FileReport::new(path.display().to_string());
+                report.status = FileStatus::Failed;
+                report.error = Some(error.to_string());
+                reports.push(report);
+                stopped = Some(error);
+                break;
+            }
+        }
     }
     print!("{}", report::render_table(&reports));
-    if let Some(json_path) = &args.report_json {
-        std::fs::write(json_path, report::to_json(&reports))
-            .with_context(|| format!("writing {}", json_path.display()))?;
+    let written = write_json_report(args.report_json.as_deref(), &reports);
+    if let Some(error) = stopped {
+        if let Err(json_error) = written {
+            tracing::error!("{json_error:#}");
+        }
+        let not_attempted = files.len() - reports.len();
+        return Err(anyhow::Error::new(error).context(format!(
+            "{}: stopped{}; the summary lists the files loaded before it",
+            reports.last().map_or("", |report| report.path.as_str()),
+            match not_attempted {
+                0 => String::new(),
+                n => format!(", {n} later file(s) not attempted"),
+            }
+        )));
     }
+    written?;
     Ok(exit_code(&reports))
 }
 

@@ -7,9 +7,10 @@ mod ingest;
 mod status;
 
 use std::io::IsTerminal;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
+use anyhow::Context;
 use clap::{Parser, Subcommand, ValueEnum};
 use salesflow::contract::{Contract, ContractError};
 use salesflow::load::{self, LoadError, Warehouse};
@@ -38,8 +39,8 @@ pub mod exit {
     after_help = "Exit codes: 0 ok; 1 failure; 2 usage or settings error (bad arguments, a \
         path that matches no file, an invalid contract, no or an invalid database URL, a \
         login or database the server refuses); 3 data-quality problem (reject rate over \
-        --max-reject-rate, or a file that is not a sales feed); 4 database unreachable \
-        (worth a retry).\n\n\
+        --max-reject-rate, or a file that is not a sales feed: empty, missing columns, a corrupt \
+        gzip); 4 database unreachable or connection lost (worth a retry).\n\n\
         Connection: --database-url or DATABASE_URL, completed by PGHOST, PGPORT, PGUSER, \
         PGPASSWORD, PGDATABASE. Passwords never appear in output."
 )]
@@ -150,6 +151,18 @@ fn init_logging(format: LogFormat, verbose: u8) {
         LogFormat::Text => builder.with_target(false).init(),
         LogFormat::Json => builder.json().init(),
     }
+}
+
+/// Writes `--report-json FILE`, when it was given.
+pub fn write_json_report(
+    path: Option<&Path>,
+    reports: &[salesflow::report::FileReport],
+) -> anyhow::Result<()> {
+    if let Some(path) = path {
+        std::fs::write(path, salesflow::report::to_json(reports))
+            .with_context(|| format!("writing {}", path.display()))?;
+    }
+    Ok(())
 }
 
 /// Maps an error to its exit code, logging it.
