@@ -190,8 +190,14 @@ pub fn ingest_file(
     };
     report.sha256 = Some(digest.sha256.clone());
     report.bytes = digest.bytes;
+    // The ledger outlives the working directory the command ran in: it keeps where the
+    // file was, not how it was typed.
+    let source_path = std::path::absolute(path)
+        .unwrap_or_else(|_| path.to_path_buf())
+        .display()
+        .to_string();
     let request = LoadRequest {
-        source_path: &report.path,
+        source_path: &source_path,
         sha256: &digest.sha256,
         bytes: digest.bytes,
         force: options.force,

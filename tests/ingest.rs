@@ -586,6 +586,54 @@ fn concurrent_loads_of_one_file_load_it_once() {
 }
 
 #[test]
+fn a_load_waiting_for_another_says_so_and_the_ledger_keeps_absolute_paths() {
+    let db = TestDb::new("lock_wait");
+    db.salesflow_ok(&["status"], 0); // creates the schema
+    // Stand in for another load: hold the load lock (class "SFLW", object 1).
+    let mut holder = db.client();
+    holder
+        .execute("select pg_advisory_lock(1397115991, 1)", &[])
+        .unwrap();
+    let fixtures = fixture_path("base.csv").parent().unwrap().to_path_buf();
+    let child = salesflow_command(&["ingest", "base.csv"])
+        .current_dir(&fixtures)
+        .env("DATABASE_URL", &db.url)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while db.count(
+        "select count(*) from pg_locks where locktype = 'advisory' and not granted
+         and database = (select oid from pg_database where datname = current_database())",
+    ) == 0
+    {
+        assert!(
+            Instant::now() < deadline,
+            "the load never waited for the lock"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    holder
+        .execute("select pg_advisory_unlock(1397115991, 1)", &[])
+        .unwrap();
+    let output = child.wait_with_output().unwrap();
+    assert!(output.status.success(), "{}", stderr(&output));
+    assert!(
+        stderr(&output).contains("waiting for another load to finish"),
+        "{}",
+        stderr(&output)
+    );
+    let source_path: String = db.value("select source_path from salesflow.loads");
+    assert_eq!(
+        source_path,
+        fixtures.join("base.csv").to_str().unwrap(),
+        "typed as base.csv in {}",
+        fixtures.display()
+    );
+}
+
+#[test]
 fn killed_load_leaves_nothing_and_the_rerun_loads_once() {
     let db = TestDb::new("sigkill");
     let dir = tempfile::tempdir().unwrap();

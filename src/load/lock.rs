@@ -8,8 +8,27 @@ const LOADS: i32 = 1;
 const MIGRATIONS: i32 = 2;
 
 /// Waits for the right to load (session lock: held across the file's transaction and
-/// the ledger updates around it, released on disconnect if the process dies).
+/// the ledger updates around it, released on disconnect if the process dies). Says so
+/// when another load holds it, rather than hanging silently.
 pub fn take_loads(client: &mut impl GenericClient) -> Result<(), postgres::Error> {
+    if try_loads(client)? {
+        return Ok(());
+    }
+    let running = client.query_opt(
+        "select load_id, source_path from salesflow.loads where status = 'running'
+         order by load_id desc limit 1",
+        &[],
+    )?;
+    match running {
+        Some(row) => tracing::info!(
+            load_id = row.get::<_, i64>(0),
+            path = row.get::<_, String>(1),
+            "waiting for another load to finish (files are loaded one at a time)"
+        ),
+        None => {
+            tracing::info!("waiting for another load to finish (files are loaded one at a time)")
+        }
+    }
     client.execute("select pg_advisory_lock($1, $2)", &[&CLASS, &LOADS])?;
     Ok(())
 }
