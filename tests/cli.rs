@@ -197,30 +197,16 @@ fn check_rejects_a_broken_contract_clearly() {
 #[test]
 fn generate_is_deterministic_per_seed_and_can_compress() {
     let dir = tempfile::tempdir().unwrap();
-    let path = |name: &str| dir.path().join(name).display().to_string();
-    for (name, seed) in [("a.csv", "1"), ("b.csv", "1"), ("c.csv", "2")] {
-        let status = salesflow_command(&[
-            "generate",
-            "--rows",
-            "1000",
-            "--seed",
-            seed,
-            "-o",
-            &path(name),
-        ])
-        .status()
-        .unwrap();
-        assert!(status.success());
-    }
-    let read = |name: &str| std::fs::read(path(name)).unwrap();
-    assert_eq!(read("a.csv"), read("b.csv"));
-    assert_ne!(read("a.csv"), read("c.csv"));
-    assert_eq!(read("a.csv").iter().filter(|&&b| b == b'\n').count(), 1001);
+    let generate = |name: &str, seed: &str| {
+        let path = generated(dir.path(), name, &["--rows", "1000", "--seed", seed]);
+        std::fs::read(path).unwrap()
+    };
+    let a = generate("a.csv", "1");
+    assert_eq!(a, generate("b.csv", "1"));
+    assert_ne!(a, generate("c.csv", "2"));
+    assert_eq!(a.iter().filter(|&&b| b == b'\n').count(), 1001);
 
-    let gz = path("a.csv.gz");
-    salesflow_command(&["generate", "--rows", "1000", "--seed", "1", "-o", &gz])
-        .status()
-        .unwrap();
+    let gz = generated(dir.path(), "a.csv.gz", &["--rows", "1000", "--seed", "1"]);
     let check = salesflow_command(&["check", &gz]).output().unwrap();
     assert!(stdout(&check).contains("validated"), "{}", stdout(&check));
 }

@@ -498,21 +498,11 @@ fn reject_rate_over_the_limit_rolls_the_file_back() {
 fn generated_defects_all_end_in_an_outcome() {
     let db = TestDb::new("generated");
     let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("defects.csv");
-    let path = path.to_str().unwrap();
-    salesflow_command(&[
-        "generate",
-        "--rows",
-        "20000",
-        "--defect-rate",
-        "0.3",
-        "--seed",
-        "7",
-        "-o",
-        path,
-    ])
-    .status()
-    .unwrap();
+    let path = &generated(
+        dir.path(),
+        "defects.csv",
+        &["--rows", "20000", "--defect-rate", "0.3", "--seed", "7"],
+    );
     db.salesflow_ok(&["ingest", path], 0);
     let (status, [read, loaded, updated, unchanged, duplicate, rejected]) = db.ledger(1);
     assert_eq!(status, "succeeded");
@@ -555,11 +545,7 @@ fn generated_defects_all_end_in_an_outcome() {
 fn concurrent_loads_of_one_file_load_it_once() {
     let db = TestDb::new("concurrent");
     let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("sales.csv");
-    let path = path.to_str().unwrap();
-    salesflow_command(&["generate", "--rows", "100000", "-o", path])
-        .status()
-        .unwrap();
+    let path = &generated(dir.path(), "sales.csv", &["--rows", "100000"]);
     let children: Vec<_> = (0..2)
         .map(|_| {
             salesflow_command(&["ingest", path])
@@ -637,11 +623,7 @@ fn a_load_waiting_for_another_says_so_and_the_ledger_keeps_absolute_paths() {
 fn killed_load_leaves_nothing_and_the_rerun_loads_once() {
     let db = TestDb::new("sigkill");
     let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("big.csv");
-    let path = path.to_str().unwrap();
-    salesflow_command(&["generate", "--rows", "1000000", "-o", path])
-        .status()
-        .unwrap();
+    let path = &generated(dir.path(), "big.csv", &["--rows", "1000000"]);
     db.salesflow_ok(&["status"], 0); // creates the schema, so the poll below can run
     let mut child = salesflow_command(&["ingest", path])
         .env("DATABASE_URL", &db.url)
@@ -696,19 +678,11 @@ fn killed_load_leaves_nothing_and_the_rerun_loads_once() {
 fn a_connection_lost_mid_run_still_reports_the_files_loaded_before() {
     let db = TestDb::new("conn_lost");
     let dir = tempfile::tempdir().unwrap();
-    let big = dir.path().join("big.csv");
-    let big = big.to_str().unwrap();
-    salesflow_command(&[
-        "generate",
-        "--rows",
-        "300000",
-        "--first-sale-id",
-        "100",
-        "-o",
-        big,
-    ])
-    .status()
-    .unwrap();
+    let big = &generated(
+        dir.path(),
+        "big.csv",
+        &["--rows", "300000", "--first-sale-id", "100"],
+    );
     let json = dir.path().join("report.json");
     db.salesflow_ok(&["status"], 0); // creates the schema, so the poll below can run
     let child = salesflow_command(&[

@@ -134,6 +134,18 @@ impl Drop for TestDb {
     }
 }
 
+/// Writes a synthetic feed, `salesflow generate ARGS`, to DIR/NAME; returns its path.
+pub fn generated(dir: &Path, name: &str, args: &[&str]) -> String {
+    let path = dir.join(name).to_str().expect("UTF-8 path").to_string();
+    let status = salesflow_command(&["generate"])
+        .args(args)
+        .args(["-o", &path])
+        .status()
+        .expect("salesflow generate runs");
+    assert!(status.success(), "salesflow generate {args:?}");
+    path
+}
+
 pub fn salesflow_command(args: &[&str]) -> Command {
     let mut command = Command::new(env!("CARGO_BIN_EXE_salesflow"));
     command
