@@ -49,8 +49,10 @@ COPY dbt ./dbt
 COPY airflow ./airflow
 COPY --from=build /out/salesflow ./target/release/salesflow
 
-# dbt writes target/ and logs/ into its project; Airflow its logs into AIRFLOW_HOME.
-RUN mkdir -p "$AIRFLOW_HOME" /data/landing \
+# dbt writes target/ and logs/ into its project; Airflow its logs into AIRFLOW_HOME/logs, which
+# the compose file mounts as a named volume: created here, the volume starts out owned by
+# airflow (a mount point missing from the image would be root's, and tasks could not log).
+RUN mkdir -p "$AIRFLOW_HOME/logs" /data/landing \
     && chown -R airflow:0 "$AIRFLOW_HOME" /data/landing dbt \
     && chmod -R g+rwX "$AIRFLOW_HOME" /data/landing dbt \
     && ./target/release/salesflow --help >/dev/null
