@@ -55,7 +55,7 @@ fn reference_file_lands_with_every_row_accounted_for() {
     assert!(reject.get::<_, String>(4).contains("got -1"));
     assert_eq!(
         db.value::<i32>("select max(version) from salesflow.schema_migrations"),
-        3
+        4
     );
 
     let mut sale = |id: i64| {
@@ -1014,7 +1014,8 @@ fn a_schema_version_1_database_is_migrated_on_the_next_ingest() {
         vec![
             (1, "initial schema".into()),
             (2, "reject fields".into()),
-            (3, "reject currency".into())
+            (3, "reject currency".into()),
+            (4, "publications".into())
         ]
     );
     // The old reject is kept, with NULL fields; the new load's reject has its fields.
@@ -1044,6 +1045,6 @@ fn a_schema_version_1_database_is_migrated_on_the_next_ingest() {
     db.salesflow_ok(&["status"], 0);
     assert_eq!(
         db.count("select count(*) from salesflow.schema_migrations"),
-        3
+        4
     );
 }

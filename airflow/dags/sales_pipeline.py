@@ -29,11 +29,12 @@ Design choices
   file, or a per-file reject threshold) is not transient and fails at once
   (``AirflowFailException``); a file that fails on 3 fails every run until it is fixed or
   removed.
+  The DAG's own queries fail at once too when the server refuses the login or has no such
+  database. A command outlived by its task (``execution_timeout``) is terminated with it.
   One file failing for good does not hold back the others: dbt builds what did load
   (``dbt_staging`` has trigger rule ``all_done_min_one_success``), the run still ends failed
-  and publishes nothing, and the next run retries the file. When a run fails after its loads
-  (a dbt test, the gate), clear its failed tasks to rebuild: a later run without new files
-  does nothing.
+  and publishes nothing, and the next run retries the file. When a run fails at a dbt test,
+  clear its failed tasks to rebuild: a later run without new files does nothing.
 * **A pool bounds concurrent loads** (``salesflow_ingest``, create it with
   ``airflow pools set salesflow_ingest 2 "salesflow loads"``; the scheduler does not run tasks
   of a pool that does not exist). Loads are safe to run concurrently (the binary locks), the
@@ -56,10 +57,13 @@ Design choices
   facts, not before them). The layer selections are configurable (see below).
 * **Quality gate after dbt.** Rejected rows are quarantined by the binary, not loaded, so the
   warehouse is consistent with ``raw.sales`` whatever the reject rate; the gate decides
-  whether the result may be *published*. It fails when any load of this run rejected more
-  than ``max_reject_rate`` (default 5 %) of its rows, lists the files and their top reject
-  reasons, and then ``publish_marts`` does not run: downstream DAGs scheduled on the
-  ``salesflow_marts`` Asset are not triggered by a run that failed the gate.
+  whether the result may be *published*. It fails when any succeeded load after the last
+  publication (``salesflow.publications``, written by ``publish_marts``) rejected more than
+  ``max_reject_rate`` (default 5 %) of its rows, lists the files and their top reject reasons,
+  and then ``publish_marts`` does not run: downstream DAGs scheduled on the
+  ``salesflow_marts`` Asset are not triggered. Judging every unpublished load, not just this
+  run's, keeps a load that failed the gate from being published by the next run; a run with a
+  ``max_reject_rate`` above its rate accepts and publishes it.
 * **No heavy work at parse time.** The module imports only ``airflow.sdk`` and the standard
   library at the top; psycopg, hashing and subprocesses happen inside tasks.
 
@@ -248,11 +252,16 @@ def _connect(url: str):
             url, connect_timeout=10, application_name="airflow-sales_pipeline", autocommit=True
         )
     except psycopg.OperationalError as exc:
-        # Not an AirflowFailException: a database that is down is what retries are for.
         detail = str(exc).strip()
         if _password(url):
             detail = detail.replace(_password(url), "***")
-        raise RuntimeError(f"cannot connect to the warehouse {_redact(url)}: {detail}") from None
+        message = f"cannot connect to the warehouse {_redact(url)}: {detail}"
+        # libpq gives no SQLSTATE for a refused connection, only the server's message. A login
+        # or database the server refuses is a settings error that a retry cannot fix (the
+        # salesflow binary exits 2 on the same); a server that is down is what retries are for.
+        if any(refusal in detail for refusal in SETTINGS_REFUSALS):
+            _fail(message + " (fix the connection settings; not retried)")
+        raise RuntimeError(message) from None
 
 
 def _pg_env(url: str) -> dict[str, str]:
@@ -281,6 +290,7 @@ def _pg_env(url: str) -> dict[str, str]:
     if "sslmode" in query:
         env["PGSSLMODE"] = query["sslmode"]
     env.setdefault("DBT_SEND_ANONYMOUS_USAGE_STATS", "false")
+    env["DBT_USE_COLORS"] = "false"  # a task log is no terminal
     return env
 
 
@@ -300,12 +310,23 @@ def _run(cmd: list[str], env: dict[str, str], what: str, secret: str) -> int:
         bufsize=1,
     ) as proc:
         assert proc.stdout is not None
-        for line in proc.stdout:
-            line = line.rstrip("\n")
-            if secret and secret in line:  # defence in depth: the tools redact already
-                line = line.replace(secret, "***")
-            log.info("%s", line)
-        return proc.wait()
+        try:
+            for line in proc.stdout:
+                line = line.rstrip("\n")
+                if secret and secret in line:  # defence in depth: the tools redact already
+                    line = line.replace(secret, "***")
+                log.info("%s", line)
+            return proc.wait()
+        except BaseException:
+            # execution_timeout (AirflowTaskTimeout) or the task being killed: the child must
+            # not outlive the task, or a load could commit after its task was given up on.
+            proc.terminate()
+            try:
+                proc.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+            raise
 
 
 def _sha256(path: Path) -> str:
@@ -326,6 +347,13 @@ def _password(url: str) -> str:
     except ValueError:
         return ""
 
+
+# Server messages (libpq) meaning the connection settings are wrong, not the server down.
+SETTINGS_REFUSALS = (
+    "authentication failed",  # password, scram, peer, ident
+    "no pg_hba.conf entry",
+    "does not exist",  # FATAL: database "x" / role "x" does not exist
+)
 
 LEDGER_COLUMNS = (
     "load_id",
@@ -437,58 +465,45 @@ def ingest_file(file: dict) -> dict:
     if not path.is_file():
         _fail(f"{path} disappeared from the landing directory")
 
-    import psycopg
+    import json
+    import tempfile
 
     url = _database_url()
-    # The load this task makes is the newest ledger row for this sha256 after `before`.
-    with _connect(url) as conn:
-        try:
-            before = conn.execute(
-                "select coalesce(max(load_id), 0) from salesflow.loads"
-            ).fetchone()[0]
-        except psycopg.errors.UndefinedTable:
-            before = 0
-
-    cmd = [str(binary), "ingest", str(path)]
-    per_file = os.environ.get("SALESFLOW_INGEST_MAX_REJECT_RATE")
-    if per_file:
-        cmd += ["--max-reject-rate", per_file]
-    code = _run(cmd, _pg_env(url), "ingest", _password(url))
-    if code == 2:
-        _fail(
-            f"salesflow rejected its arguments or settings (exit 2): {' '.join(cmd)};"
-            " its error is in the output above"
-        )
-    if code == 3:
-        # an unusable file (e.g. no recognisable header) or, with --max-reject-rate, too many
-        # rejects: the load was rolled back and the same bytes would fail the same way again
-        _fail(
-            f"{path.name}: data-quality failure (exit 3): the file is invalid or over the reject"
-            " threshold; nothing was loaded. Fix or remove the file; see the output above."
-        )
-    if code == 4:
-        raise RuntimeError("the database is unreachable (exit 4); retrying with backoff")
-    if code != 0:
-        raise RuntimeError(
-            f"salesflow ingest failed (exit {code}); a failed load leaves nothing behind, retrying"
-        )
+    with tempfile.TemporaryDirectory(prefix="salesflow-ingest-") as scratch:
+        # The binary's JSON report names the load it made: no guessing from the ledger.
+        report_path = Path(scratch) / "report.json"
+        cmd = [str(binary), "ingest", str(path), "--report-json", str(report_path)]
+        per_file = os.environ.get("SALESFLOW_INGEST_MAX_REJECT_RATE")
+        if per_file:
+            cmd += ["--max-reject-rate", per_file]
+        code = _run(cmd, _pg_env(url), "ingest", _password(url))
+        if code == 2:
+            _fail(
+                f"salesflow rejected its arguments or settings (exit 2): {' '.join(cmd)};"
+                " its error is in the output above"
+            )
+        if code == 3:
+            # an unusable file (e.g. no recognisable header) or, with --max-reject-rate, too
+            # many rejects: the load was rolled back and the same bytes would fail again
+            _fail(
+                f"{path.name}: data-quality failure (exit 3): the file is invalid or over the"
+                " reject threshold; nothing was loaded. Fix or remove the file; see the output"
+                " above."
+            )
+        if code == 4:
+            raise RuntimeError("the database is unreachable (exit 4); retrying with backoff")
+        if code != 0:
+            raise RuntimeError(
+                f"salesflow ingest failed (exit {code}); a failed load leaves nothing behind,"
+                " retrying"
+            )
+        load_id = json.loads(report_path.read_text())["files"][0]["load_id"]
 
     with _connect(url) as conn:
         row = conn.execute(
-            f"select {', '.join(LEDGER_COLUMNS)} from salesflow.loads "
-            "where file_sha256 = %s and load_id > %s order by load_id desc limit 1",
-            [file["sha256"], before],
+            f"select {', '.join(LEDGER_COLUMNS)} from salesflow.loads where load_id = %s",
+            [load_id],
         ).fetchone()
-    if row is None:
-        # e.g. the file changed between discovery and load: its new content was loaded under
-        # another sha256. The next run's discovery sees the ledger as it is then.
-        log.warning("no ledger row for %s (sha256 %s) after the load", path.name, file["sha256"])
-        return {
-            "name": file["name"],
-            "path": file["path"],
-            "sha256": file["sha256"],
-            "load_id": None,
-        }
     load = dict(zip(LEDGER_COLUMNS, row, strict=True))
     load["name"] = file["name"]
     log.info(
@@ -506,40 +521,49 @@ def ingest_file(file: dict) -> dict:
     return load
 
 
-def judge_loads(load_ids: list, threshold: float) -> dict:
-    """The quality gate: fails (no retry) when a succeeded load rejected more than `threshold`
-    of the rows it read. Skipped loads (file loaded before) are not judged again."""
-    load_ids = [i for i in load_ids if i is not None]
-    summary = {
-        "load_ids": load_ids,
-        "rows_read": 0,
-        "rows_rejected": 0,
-        "reject_rate": 0.0,
-        "threshold": threshold,
-    }
-    if not load_ids:
-        return summary
+def judge_loads(threshold: float) -> dict:
+    """The quality gate: fails (no retry) when a succeeded load after the last publication of
+    the marts (salesflow.publications) rejected more than `threshold` of the rows it read.
+
+    It judges every such load, not only those of this run: a load that failed the gate stays
+    unpublished, and a later run (with other files) fails on it again rather than publishing it
+    unjudged; so do loads this run's tasks never reported (a task retried after a timeout, a
+    file that changed while it was loaded, another run's load). Skipped and failed loads wrote
+    nothing to judge."""
     with _connect(_database_url()) as conn:
+        after = conn.execute(
+            "select coalesce(max(through_load_id), 0) from salesflow.publications"
+        ).fetchone()[0]
         ledger = conn.execute(
-            "select load_id, source_path, status, rows_read, rows_rejected "
-            "from salesflow.loads where load_id = any(%s) order by load_id",
-            [load_ids],
+            "select load_id, source_path, status, rows_read, rows_rejected from salesflow.loads"
+            " where load_id > %s and status = 'succeeded' order by load_id",
+            [after],
         ).fetchall()
         reasons = dict(
             conn.execute(
                 "select load_id, string_agg(reason || ' x' || n, ', ' order by n desc, reason) from ("
                 "  select load_id, reason, count(*) as n"
                 "  from raw.sales_rejects, unnest(reasons) as reason"
-                "  where load_id = any(%s) group by load_id, reason) r group by load_id",
-                [load_ids],
+                "  where load_id > %s group by load_id, reason) r group by load_id",
+                [after],
             ).fetchall()
         )
+    load_ids = [row[0] for row in ledger]
+    summary = {
+        "after_load_id": after,
+        "through_load_id": max(load_ids, default=after),
+        "load_ids": load_ids,
+        "rows_read": 0,
+        "rows_rejected": 0,
+        "reject_rate": 0.0,
+        "threshold": threshold,
+    }
+    log.info(
+        "judging the %d succeeded load(s) after load %s (the last published)", len(load_ids), after
+    )
     breaches = []
-    for load_id, source, status, read, rejected in ledger:
+    for load_id, source, _status, read, rejected in ledger:
         name = Path(source).name
-        if status != "succeeded":
-            log.info("load %s (%s): %s, not judged", load_id, name, status)
-            continue
         rate = rejected / read if read else 0.0
         summary["rows_read"] += read
         summary["rows_rejected"] += rejected
@@ -564,7 +588,8 @@ def judge_loads(load_ids: list, threshold: float) -> dict:
             f"quality gate: reject rate over {100 * threshold:g}% in {len(breaches)} load(s): "
             + "; ".join(breaches)
             + ". The rows are quarantined in raw.sales_rejects; the marts are consistent with raw.sales"
-            " but are not published."
+            " but are not published, and later runs fail here too until the load is accepted: a run"
+            " with the max_reject_rate param above its rate publishes it."
         )
     log.info(
         "quality gate passed: %d of %d rows rejected, threshold %g per load",
@@ -656,21 +681,27 @@ def sales_pipeline():
         _dbt_layer("marts")
 
     @task
-    def quality_gate(loads, params=None) -> dict:
-        """Fail the run when a load of this run rejected more than max_reject_rate of its rows."""
+    def quality_gate(params=None) -> dict:
+        """Fail the run when a load not yet published rejected more than max_reject_rate of its rows."""
         threshold = params.get("max_reject_rate")
         if threshold is None:
             threshold = float(os.environ.get("SALESFLOW_MAX_REJECT_RATE", "0.05"))
-        # index access up to len(): iterating a mapped XCom probes one past the end (logged as an error)
-        results = [loads[i] for i in range(len(loads))]
-        return judge_loads([r.get("load_id") for r in results if r], float(threshold))
+        return judge_loads(float(threshold))
 
     @task(outlets=[MARTS_ASSET])
     def publish_marts(summary: dict) -> None:
-        """Emit the marts Asset event (downstream DAGs scheduled on it run next)."""
+        """Record the publication (the next gate judges the loads after it) and emit the marts
+        Asset event (downstream DAGs scheduled on it run next)."""
         from airflow.sdk import get_current_context
 
-        get_current_context()["outlet_events"][MARTS_ASSET].extra = {
+        context = get_current_context()
+        with _connect(_database_url()) as conn:
+            conn.execute(
+                "insert into salesflow.publications (through_load_id, published_by) values (%s, %s)",
+                [summary["through_load_id"], f"airflow {DAG_ID} {context['run_id']}"],
+            )
+        context["outlet_events"][MARTS_ASSET].extra = {
+            "through_load_id": summary["through_load_id"],
             "load_ids": summary["load_ids"],
             "rows_read": summary["rows_read"],
             "rows_rejected": summary["rows_rejected"],
@@ -680,8 +711,10 @@ def sales_pipeline():
     files = discover_files()
     loads = ingest.expand(file=files)
     staging, dimensions, marts = dbt_staging(), dbt_dimensions(), dbt_facts_marts()
-    gate = quality_gate(loads)
+    gate = quality_gate()
+    # The gate also waits for every ingest task: a file that failed fails the run.
     loads >> staging >> dimensions >> marts >> gate
+    loads >> gate
     publish_marts(gate)
 
 

@@ -202,20 +202,36 @@ def test_ingest_exit_codes(tmp_path, monkeypatch, make_database, use_database, e
     monkeypatch.setenv("SALESFLOW_BIN", str(write_fake_salesflow(tmp_path, exit_code)))
     data = tmp_path / "a.csv"
     data.write_text("SaleID\n1\n")
+    monkeypatch.setenv("SALESFLOW_INGEST_MAX_REJECT_RATE", "0.1")
     with pytest.raises(Exception) as caught:
         sp.ingest_file({"path": str(data), "name": "a.csv", "sha256": "x" * 64, "bytes": 9})
     assert isinstance(caught.value, AirflowFailException) is (not retried), caught.value
+    assert f"(exit {exit_code})" in str(caught.value)  # failed on the exit code, not on later steps
     call = json.loads((tmp_path / "call.json").read_text())
     assert call["argv"][1:3] == ["ingest", str(data)]
+    assert "--report-json" in call["argv"]
+    assert call["argv"][-2:] == ["--max-reject-rate", "0.1"]
     assert call["database_url"] == url  # the connection travels in the environment ...
     assert not any(url in arg or "postgresql://" in arg for arg in call["argv"])  # ... not in argv
 
 
 def migrate_ledger(url: str) -> None:
+    """The schema the binary would create (every migration, in order)."""
     import psycopg
 
     with psycopg.connect(url, autocommit=True) as conn:
-        conn.execute((REPO / "migrations" / "0001_init.sql").read_text())
+        for script in sorted((REPO / "migrations").glob("*.sql")):
+            conn.execute(script.read_text())
+
+
+def publish(url: str, through_load_id: int) -> None:
+    import psycopg
+
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute(
+            "insert into salesflow.publications (through_load_id, published_by) values (%s, 'test')",
+            [through_load_id],
+        )
 
 
 def add_load(
@@ -238,7 +254,7 @@ def add_load(
     return load_id
 
 
-def test_discover_lists_new_files_only(tmp_path, make_database, use_database):
+def test_discover_lists_new_files_only(tmp_path, monkeypatch, make_database, use_database):
     import sales_pipeline as sp
 
     url = use_database(make_database())
@@ -264,6 +280,8 @@ def test_discover_lists_new_files_only(tmp_path, make_database, use_database):
     add_load(url, "b.csv", sha["b.csv"], "failed", read=1)  # failed loads are retried
     add_load(url, "c.csv.gz", sha["c.csv.gz"].upper(), "running")
     assert [f["name"] for f in sp.discover(landing)] == ["b.csv", "c.csv.gz"]
+    monkeypatch.setenv("SALESFLOW_MAX_FILES_PER_RUN", "1")  # the rest wait for the next run
+    assert [f["name"] for f in sp.discover(landing)] == ["b.csv"]
 
 
 def test_discover_fails_clearly_without_landing_dir(tmp_path, use_database):
@@ -275,7 +293,7 @@ def test_discover_fails_clearly_without_landing_dir(tmp_path, use_database):
         sp.discover(tmp_path / "missing")
 
 
-def test_quality_gate(make_database, use_database):
+def test_quality_gate_judges_every_load_after_the_last_publication(make_database, use_database):
     import sales_pipeline as sp
     from airflow.sdk.exceptions import AirflowFailException
 
@@ -291,7 +309,13 @@ def test_quality_gate(make_database, use_database):
         reasons=["quantity_not_positive"],
     )
     empty = add_load(url, "/landing/empty.csv", "b" * 64, "succeeded", read=0)
-    skipped = add_load(url, "/landing/again.csv", "c" * 64, "skipped", read=50, rejected=50)
+    add_load(url, "/landing/again.csv", "c" * 64, "skipped", read=50, rejected=50)
+
+    summary = sp.judge_loads(0.05)
+    assert summary["load_ids"] == [good, empty]  # skipped loads wrote nothing to judge
+    assert (summary["rows_read"], summary["rows_rejected"]) == (1005, 1)
+    assert summary["through_load_id"] == empty
+
     bad = add_load(
         url,
         "/landing/bad.csv",
@@ -301,18 +325,64 @@ def test_quality_gate(make_database, use_database):
         rejected=3,
         reasons=["quantity_not_positive", "quantity_not_positive", "channel_invalid"],
     )
-
-    summary = sp.judge_loads([good, empty, skipped, None], 0.05)
-    assert (summary["rows_read"], summary["rows_rejected"]) == (1005, 1)
-
+    late = add_load(url, "/landing/late.csv", "e" * 64, "succeeded", read=10)
+    publish(url, empty)
+    # The breach is found among several loads, whichever run made them.
     with pytest.raises(AirflowFailException) as caught:
-        sp.judge_loads([good, bad], 0.05)
+        sp.judge_loads(0.05)
     message = str(caught.value)
     assert "bad.csv" in message and "3/10" in message and "ref.csv" not in message
     assert "quantity_not_positive x2" in message and "channel_invalid x1" in message
+    # Until accepted (a run with a higher threshold) it fails every gate, not just its own run's.
+    with pytest.raises(AirflowFailException, match="bad.csv"):
+        sp.judge_loads(0.05)
+    accepted = sp.judge_loads(0.30)  # 30 % is not *over* 30 %
+    assert accepted["load_ids"] == [bad, late] and accepted["through_load_id"] == late
+    publish(url, late)
+    assert sp.judge_loads(0.05)["load_ids"] == []
+    assert sp.judge_loads(0.05)["through_load_id"] == late
 
-    assert sp.judge_loads([good, bad], 0.30)["rows_rejected"] == 4  # 30 % is not *over* 30 %
-    assert sp.judge_loads([], 0.05)["load_ids"] == []
+
+def test_dbt_layer_fails_when_dbt_fails(tmp_path, monkeypatch, use_database):
+    import sales_pipeline as sp
+
+    use_database("postgresql://nobody@127.0.0.1:1/none")
+    fake_dbt = tmp_path / "dbt"
+    fake_dbt.write_text("#!/bin/sh\necho 'dbt: 1 of 3 FAIL'\nexit 1\n")
+    fake_dbt.chmod(0o755)
+    monkeypatch.setenv("SALESFLOW_DBT", str(fake_dbt))
+    with pytest.raises(RuntimeError, match="staging layer failed \\(exit code 1\\)"):
+        sp._dbt_layer("staging")
+
+
+def test_run_hides_the_password_and_stops_its_child_with_the_task(tmp_path, monkeypatch):
+    """A task stopped mid-command (execution_timeout raises inside the task) must not leave
+    the command running: a load could commit after its task was given up on."""
+    import time
+
+    import sales_pipeline as sp
+
+    class Stopped(Exception):
+        pass
+
+    logged = []
+
+    def info(message, *args):
+        logged.append(message % args)
+        if "***" in logged[-1]:
+            raise Stopped  # what AirflowTaskTimeout does, at this point of the task
+
+    monkeypatch.setattr(sp.log, "info", info)
+    pid_file = tmp_path / "pid"
+    # The secret travels in the environment, as the connection does; the output repeats it.
+    command = ["sh", "-c", f'echo $$ > {pid_file}; echo "connecting with $PW"; exec sleep 60']
+    started = time.monotonic()
+    with pytest.raises(Stopped):
+        sp._run(command, dict(os.environ, PW="s3cret"), "test", "s3cret")
+    assert time.monotonic() - started < 30
+    assert not any("s3cret" in line for line in logged), logged
+    with pytest.raises(ProcessLookupError):  # terminated and reaped
+        os.kill(int(pid_file.read_text()), 0)
 
 
 def test_one_failing_file_does_not_hold_back_the_others(tmp_path, make_database):
@@ -326,7 +396,7 @@ def test_one_failing_file_does_not_hold_back_the_others(tmp_path, make_database)
         f"#!{sys.executable}\n"
         + textwrap.dedent(
             """
-            import hashlib, os, sys
+            import hashlib, json, os, sys
             import psycopg
             path = sys.argv[2]
             if "bad" in path:
@@ -334,11 +404,15 @@ def test_one_failing_file_does_not_hold_back_the_others(tmp_path, make_database)
                 sys.exit(2)
             sha = hashlib.sha256(open(path, "rb").read()).hexdigest()
             with psycopg.connect(os.environ["DATABASE_URL"], autocommit=True) as conn:
-                conn.execute(
+                load_id = conn.execute(
                     "insert into salesflow.loads (source_path, file_sha256, file_bytes, status,"
-                    " rows_read, rows_loaded) values (%s, %s, 1, 'succeeded', 1, 1)",
+                    " rows_read, rows_loaded) values (%s, %s, 1, 'succeeded', 1, 1)"
+                    " returning load_id",
                     [path, sha],
-                )
+                ).fetchone()[0]
+            report = sys.argv[sys.argv.index("--report-json") + 1]
+            with open(report, "w") as f:
+                json.dump({"files": [{"load_id": load_id}]}, f)
             """
         )
     )

@@ -1,11 +1,13 @@
 """End to end: the whole DAG, in-process (scripts/airflow-dag-test -> `airflow dags test`), with
 the real salesflow binary and the real dbt project, against a fresh database on the server of
-DATABASE_URL. The three runs build on each other and run in file order:
+DATABASE_URL. The runs build on each other and run in file order:
 
 1. landing = the reference CSV + a second file -> both loaded, marts built, Asset published;
 2. no new file -> nothing ingested, nothing rebuilt, the run succeeds;
 3. a file with 30 % rejects -> loaded and built, the quality gate fails the run, the Asset is
-   not published, and the warehouse stays consistent with raw.sales.
+   not published, and the warehouse stays consistent with raw.sales;
+4. a clean file -> its run fails at the gate on the unaccepted load of run 3; a run with a
+   higher threshold then publishes both.
 
 The binary is built with `cargo build --release` when missing. Set SALESFLOW_SKIP_E2E=1 to skip
 these tests while developing (the README's test command never sets it).
@@ -114,7 +116,7 @@ def run_dag(binary, warehouse, tmp_path_factory):
     """Runs scripts/airflow-dag-test on a landing dir; returns (exit code, output, task states)."""
     dbt_dirs = tmp_path_factory.mktemp("dbt")
 
-    def run(landing_dir: Path):
+    def run(landing_dir: Path, **settings: str):
         env = dict(os.environ)
         env.update(
             DATABASE_URL=warehouse,
@@ -129,6 +131,7 @@ def run_dag(binary, warehouse, tmp_path_factory):
             DBT_LOG_PATH=str(dbt_dirs / "logs"),
         )
         env.pop("SALESFLOW_LANDING_DIR", None)
+        env.update(settings)
         started = time.monotonic()
         proc = subprocess.run(
             [str(REPO / "scripts" / "airflow-dag-test"), str(landing_dir)],
@@ -301,6 +304,50 @@ def test_file_over_reject_threshold_fails_at_the_gate_and_keeps_the_warehouse_co
         warehouse, "select count(*) from marts.fct_sales where sale_id between 6001 and 6010"
     ) == [(7,)]
     assert asset_events() == events_before
+
+
+def small_file(first_sale_id: int) -> str:
+    """Two clean sales, from `first_sale_id` on."""
+    pid, name, brand, category, unit = PRODUCTS[0]
+    rid, rname, channel, location = RETAILERS[0]
+    return (
+        "\n".join(
+            [HEADER]
+            + [
+                f"{sale_id},{pid},{name},{brand},{category},{rid},{rname},{channel},{location},1,{unit},2024-04-02"
+                for sale_id in (first_sale_id, first_sale_id + 1)
+            ]
+        )
+        + "\n"
+    )
+
+
+def test_a_load_that_failed_the_gate_is_published_only_once_accepted(run_dag, landing, warehouse):
+    events_before = asset_events()
+    bad_load_id = ledger(warehouse)[-1][-1]
+
+    # A clean file arrives: its run judges the earlier run's breach again instead of publishing it.
+    (landing / "sales-2024-04a.csv").write_text(small_file(7001))
+    rc, output, states = run_dag(landing)
+    assert rc != 0, tail(output)
+    assert (states["ingest"], states["quality_gate"]) == (["success"], ["failed"]), tail(output)
+    assert f"sales-bad.csv (load {bad_load_id})" in output
+    assert asset_events() == events_before
+
+    # Accepted: a run with a threshold above the breach (the max_reject_rate param, or the
+    # setting) publishes every load since the last publication, the bad one included.
+    (landing / "sales-2024-04b.csv").write_text(small_file(7101))
+    rc, output, states = run_dag(landing, SALESFLOW_MAX_REJECT_RATE="0.5")
+    assert rc == 0, tail(output)
+    assert states["publish_marts"] == ["success"], tail(output)
+    events = asset_events()
+    assert len(events) == len(events_before) + 1
+    last_load_id = ledger(warehouse)[-1][-1]
+    assert json.loads(events[-1])["through_load_id"] == last_load_id
+    assert bad_load_id in json.loads(events[-1])["load_ids"]
+    assert query(warehouse, "select max(through_load_id) from salesflow.publications") == [
+        (last_load_id,)
+    ]
 
 
 def test_dbt_layers_cover_every_node_exactly_once(tmp_path):

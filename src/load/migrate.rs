@@ -27,6 +27,11 @@ const MIGRATIONS: &[(i32, &str, &str)] = &[
         "reject currency",
         include_str!("../../migrations/0003_reject_currency.sql"),
     ),
+    (
+        4,
+        "publications",
+        include_str!("../../migrations/0004_publications.sql"),
+    ),
 ];
 
 /// Brings the schema up to date; returns how many migrations were applied.
