@@ -284,6 +284,22 @@ def test_discover_lists_new_files_only(tmp_path, monkeypatch, make_database, use
     assert [f["name"] for f in sp.discover(landing)] == ["b.csv"]
 
 
+def test_a_refused_connection_fails_at_once_and_a_down_server_is_retried(
+    tmp_path, server_url, use_database
+):
+    import sales_pipeline as sp
+    from airflow.sdk.exceptions import AirflowFailException
+    from conftest import with_database
+
+    (tmp_path / "a.csv").write_text("SaleID\n1\n")
+    use_database(with_database(server_url, "salesflow_no_such_database"))
+    with pytest.raises(AirflowFailException, match="does not exist.*not retried"):
+        sp.discover(tmp_path)
+    use_database("postgresql://salesflow@127.0.0.1:1/salesflow")  # nothing listens on port 1
+    with pytest.raises(RuntimeError, match="cannot connect"):
+        sp.discover(tmp_path)
+
+
 def test_discover_fails_clearly_without_landing_dir(tmp_path, use_database):
     import sales_pipeline as sp
     from airflow.sdk.exceptions import AirflowFailException
