@@ -688,22 +688,14 @@ fn parse_amount(text: &str) -> Option<Amount<'_>> {
     })
 }
 
-/// Three letters next to a number are a currency only when they are an ISO 4217 code:
-/// "100abc" or "100 net" is not an amount.
+/// Three letters next to a number are a currency only when they are an ISO 4217 code, written
+/// as one (upper case): "100abc" is not an amount, and neither is "100 all" (an English word,
+/// though ALL is the lek).
 fn currency_code(text: &str) -> Option<Cow<'_, str>> {
-    if text.len() != 3 || !text.bytes().all(|b| b.is_ascii_alphabetic()) {
-        return None;
-    }
-    let code = uppercase(text);
-    Currency::from_code(&code).is_some().then_some(code)
-}
-
-fn uppercase(code: &str) -> Cow<'_, str> {
-    if code.bytes().all(|b| b.is_ascii_uppercase()) {
-        Cow::Borrowed(code)
-    } else {
-        Cow::Owned(code.to_ascii_uppercase())
-    }
+    (text.len() == 3
+        && text.bytes().all(|b| b.is_ascii_uppercase())
+        && Currency::from_code(text).is_some())
+    .then_some(Cow::Borrowed(text))
 }
 
 /// "1,500" or "-12,345,678.90": comma-separated groups of three before the point, and no
@@ -1027,7 +1019,7 @@ mod tests {
             Some(("100".into(), Some("USD".into()), false))
         );
         assert_eq!(
-            amount("eur 12.5"),
+            amount("EUR 12.5"),
             Some(("12.5".into(), Some("EUR".into()), false))
         );
         assert_eq!(
@@ -1050,6 +1042,8 @@ mod tests {
             "100abc",
             "100 net",
             "ABC 5",
+            "100 all",
+            "eur 12.5",
         ] {
             assert_eq!(amount(bad), None, "{bad}");
         }

@@ -261,8 +261,8 @@ fn a_rejected_last_occurrence_leaves_the_sale_as_stored() {
         .collect();
     assert_eq!(sales, [(1, 3), (2, 1), (3, 4), (6, 1), (7, 1), (8, 2)]);
 
-    // The append path (ids increasing, none stored) sees the same: a new sale whose
-    // repeat is rejected is not loaded.
+    // Without the reject's id, this file's valid ids (20, 21) would be increasing and new,
+    // and the append path would load sale 20: the reject's id keeps it on the merge path.
     let path = dir.path().join("increasing.csv");
     let rows = [row(20, 1, 1500), row(20, -1, 1500), row(21, 1, 1500)];
     std::fs::write(&path, format!("{header}\n{}\n", rows.join("\n"))).unwrap();
@@ -372,6 +372,7 @@ fn corrupt_and_truncated_gzip_files_are_invalid_and_count_nothing() {
     for file in report["files"].as_array().unwrap() {
         assert_eq!(file["counts"]["rejected"], 0, "{file}");
         assert_eq!(file["reject_reasons"], serde_json::json!({}), "{file}");
+        assert_eq!(file["flags"], serde_json::json!({}), "{file}");
     }
     assert_eq!(db.count("select count(*) from raw.sales"), 0);
     assert_eq!(db.ledger(1).0, "failed");

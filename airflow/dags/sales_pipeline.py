@@ -521,9 +521,19 @@ def ingest_file(file: dict) -> dict:
     return load
 
 
-def judge_loads(threshold: float) -> dict:
+def last_succeeded_load_id() -> int:
+    """The newest succeeded load: taken before dbt builds, it bounds what the gate may publish
+    (a load that commits while dbt runs may not be in the marts)."""
+    with _connect(_database_url()) as conn:
+        return conn.execute(
+            "select coalesce(max(load_id), 0) from salesflow.loads where status = 'succeeded'"
+        ).fetchone()[0]
+
+
+def judge_loads(threshold: float, through_load_id: int) -> dict:
     """The quality gate: fails (no retry) when a succeeded load after the last publication of
-    the marts (salesflow.publications) rejected more than `threshold` of the rows it read.
+    the marts (salesflow.publications), up to `through_load_id` (the newest load when dbt
+    started), rejected more than `threshold` of the rows it read.
 
     It judges every such load, not only those of this run: a load that failed the gate stays
     unpublished, and a later run (with other files) fails on it again rather than publishing it
@@ -534,24 +544,26 @@ def judge_loads(threshold: float) -> dict:
         after = conn.execute(
             "select coalesce(max(through_load_id), 0) from salesflow.publications"
         ).fetchone()[0]
+        through = max(through_load_id, after)
         ledger = conn.execute(
             "select load_id, source_path, status, rows_read, rows_rejected from salesflow.loads"
-            " where load_id > %s and status = 'succeeded' order by load_id",
-            [after],
+            " where load_id > %s and load_id <= %s and status = 'succeeded' order by load_id",
+            [after, through],
         ).fetchall()
         reasons = dict(
             conn.execute(
                 "select load_id, string_agg(reason || ' x' || n, ', ' order by n desc, reason) from ("
                 "  select load_id, reason, count(*) as n"
                 "  from raw.sales_rejects, unnest(reasons) as reason"
-                "  where load_id > %s group by load_id, reason) r group by load_id",
-                [after],
+                "  where load_id > %s and load_id <= %s group by load_id, reason) r"
+                " group by load_id",
+                [after, through],
             ).fetchall()
         )
     load_ids = [row[0] for row in ledger]
     summary = {
         "after_load_id": after,
-        "through_load_id": max(load_ids, default=after),
+        "through_load_id": through,
         "load_ids": load_ids,
         "rows_read": 0,
         "rows_rejected": 0,
@@ -559,7 +571,10 @@ def judge_loads(threshold: float) -> dict:
         "threshold": threshold,
     }
     log.info(
-        "judging the %d succeeded load(s) after load %s (the last published)", len(load_ids), after
+        "judging the %d succeeded load(s) after load %s (the last published) through load %s",
+        len(load_ids),
+        after,
+        through,
     )
     breaches = []
     for load_id, source, _status, read, rejected in ledger:
@@ -666,9 +681,12 @@ def sales_pipeline():
     # retried by the next run); the failed load still fails the run (quality_gate is
     # upstream_failed), so the Asset is not published. No new file: skipped.
     @task(trigger_rule="all_done_min_one_success", **DBT_TASK_ARGS)
-    def dbt_staging():
-        """dbt build (models + tests) of the staging layer."""
+    def dbt_staging() -> int:
+        """dbt build (models + tests) of the staging layer; returns the newest succeeded load
+        before it, the last one this run's marts may be published for."""
+        through_load_id = last_succeeded_load_id()
         _dbt_layer("staging")
+        return through_load_id
 
     @task(**DBT_TASK_ARGS)
     def dbt_dimensions():
@@ -681,12 +699,12 @@ def sales_pipeline():
         _dbt_layer("marts")
 
     @task
-    def quality_gate(params=None) -> dict:
+    def quality_gate(through_load_id: int, params=None) -> dict:
         """Fail the run when a load not yet published rejected more than max_reject_rate of its rows."""
         threshold = params.get("max_reject_rate")
         if threshold is None:
             threshold = float(os.environ.get("SALESFLOW_MAX_REJECT_RATE", "0.05"))
-        return judge_loads(float(threshold))
+        return judge_loads(float(threshold), through_load_id)
 
     @task(outlets=[MARTS_ASSET])
     def publish_marts(summary: dict) -> None:
@@ -711,7 +729,7 @@ def sales_pipeline():
     files = discover_files()
     loads = ingest.expand(file=files)
     staging, dimensions, marts = dbt_staging(), dbt_dimensions(), dbt_facts_marts()
-    gate = quality_gate()
+    gate = quality_gate(staging)
     # The gate also waits for every ingest task: a file that failed fails the run.
     loads >> staging >> dimensions >> marts >> gate
     loads >> gate

@@ -90,12 +90,25 @@ fn is_io(error: &postgres::Error) -> bool {
     std::error::Error::source(error).is_some_and(|source| source.is::<std::io::Error>())
 }
 
-/// The server ended the session: a shutdown or restart (SQLSTATE class 57P, "terminating
-/// connection due to administrator command"), or a connection exception (class 08).
+/// The server ended the session, or is starting or stopping: a shutdown or restart
+/// ("terminating connection due to administrator command"), or a lost connection. Not
+/// `database_dropped` or `protocol_violation`, which a retry does not fix.
 fn is_server_going_away(error: &postgres::Error) -> bool {
-    error
-        .code()
-        .is_some_and(|code| code.code().starts_with("57P") || code.code().starts_with("08"))
+    use postgres::error::SqlState;
+    error.code().is_some_and(|code| {
+        [
+            SqlState::ADMIN_SHUTDOWN,
+            SqlState::CRASH_SHUTDOWN,
+            SqlState::CANNOT_CONNECT_NOW,
+            SqlState::IDLE_SESSION_TIMEOUT,
+            SqlState::CONNECTION_EXCEPTION,
+            SqlState::SQLCLIENT_UNABLE_TO_ESTABLISH_SQLCONNECTION,
+            SqlState::CONNECTION_DOES_NOT_EXIST,
+            SqlState::SQLSERVER_REJECTED_ESTABLISHMENT_OF_SQLCONNECTION,
+            SqlState::CONNECTION_FAILURE,
+        ]
+        .contains(code)
+    })
 }
 
 fn is_refused_login(error: &postgres::Error) -> bool {
