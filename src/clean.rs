@@ -329,10 +329,11 @@ impl<'c> Cleaner<'c> {
                     None
                 }
             });
-        let (price, currency) = match self.amount(price_text, &mut problems, &mut flags) {
-            Some((price, currency)) => (Some(price), currency),
-            None => (None, None),
-        };
+        let (price, rounded_price, currency) =
+            match self.amount(price_text, &mut problems, &mut flags) {
+                Some((price, rounded, currency)) => (Some(price), Some(rounded), currency),
+                None => (None, None, None),
+            };
         let sale_date = self.date(date_text, &mut problems, &mut flags);
         let channel = self.required_text(Field::Channel, channel, &mut problems);
         for (field, present) in [
@@ -360,8 +361,8 @@ impl<'c> Cleaner<'c> {
             sale_date,
         };
         self.apply_rules(&mut fields, &mut flags, &mut problems);
-        if let Some(price) = fields.price {
-            let rounded = self.at_price_scale(price);
+        // Rounded only now: the rules judge the amount as written (-0.004 is negative).
+        if let (Some(price), Some(rounded)) = (fields.price, rounded_price) {
             if rounded != price {
                 flags.push(Flag::Repair(Field::Price, Repair::Rounded));
             }
@@ -479,7 +480,7 @@ impl<'c> Cleaner<'c> {
         text: Option<&'a str>,
         problems: &mut Problems,
         flags: &mut Vec<Flag<'a>>,
-    ) -> Option<(Decimal, Option<Cow<'a, str>>)> {
+    ) -> Option<(Decimal, Decimal, Option<Cow<'a, str>>)> {
         let field = Field::Price;
         let Some(text) = text else {
             problems.field(field, "missing", "price is missing".into());
@@ -499,8 +500,14 @@ impl<'c> Cleaner<'c> {
         if parsed.thousands_separator {
             flags.push(Flag::Repair(field, Repair::ThousandsSeparator));
         }
-        // numeric(12,2): at most 10 digits before the point, after rounding.
-        if self.at_price_scale(parsed.number).abs() >= Decimal::from(10_000_000_000i64) {
+        // At the contract's scale, rounded half away from zero; numeric(12,2) keeps at most
+        // 10 digits before the point.
+        let scale = self.contract.column(field).scale;
+        let mut rounded = parsed
+            .number
+            .round_dp_with_strategy(scale, RoundingStrategy::MidpointAwayFromZero);
+        rounded.rescale(scale);
+        if rounded.abs() >= Decimal::from(10_000_000_000i64) {
             problems.field(
                 field,
                 "out_of_range",
@@ -508,17 +515,8 @@ impl<'c> Cleaner<'c> {
             );
             return None;
         }
-        // Not rounded yet: the rules judge the amount as written (-0.004 is negative).
-        Some((parsed.number, parsed.currency))
-    }
-
-    /// The price at the contract's scale, rounded half away from zero.
-    fn at_price_scale(&self, price: Decimal) -> Decimal {
-        let scale = self.contract.column(Field::Price).scale;
-        let mut rounded =
-            price.round_dp_with_strategy(scale, RoundingStrategy::MidpointAwayFromZero);
-        rounded.rescale(scale);
-        rounded
+        // The amount as written, and rounded: the caller rounds after the rules.
+        Some((parsed.number, rounded, parsed.currency))
     }
 
     fn date<'a>(

@@ -104,13 +104,20 @@ fn stream_file<W: Write>(
             Item::Unframed { line, .. } => (*line, Err(Reject::unbalanced_quote())),
         };
         last_line = line;
+        // A reject whose sale id parsed takes part in "the last occurrence wins" too.
+        let sale_id = match &outcome {
+            Ok(sale) => Some(sale.sale_id),
+            Err(reject) => reject.fields.sale_id,
+        };
+        if let Some(sale_id) = sale_id {
+            if last_id.is_some_and(|last| sale_id <= last) {
+                streamed.ids_strictly_increasing = false;
+            }
+            last_id = Some(sale_id);
+        }
         match outcome {
             Ok(sale) => {
                 streamed.months.insert(load::month_of(sale.sale_date));
-                if last_id.is_some_and(|last| sale.sale_id <= last) {
-                    streamed.ids_strictly_increasing = false;
-                }
-                last_id = Some(sale.sale_id);
                 streamed.sale_id_range = Some(match streamed.sale_id_range {
                     None => (sale.sale_id, sale.sale_id),
                     Some((low, high)) => (low.min(sale.sale_id), high.max(sale.sale_id)),
@@ -123,13 +130,6 @@ fn stream_file<W: Write>(
                 sink.sale(line, &sale).map_err(InputError::Stage)?;
             }
             Err(reject) => {
-                // A reject whose sale id parsed takes part in "the last occurrence wins".
-                if let Some(sale_id) = reject.fields.sale_id {
-                    if last_id.is_some_and(|last| sale_id <= last) {
-                        streamed.ids_strictly_increasing = false;
-                    }
-                    last_id = Some(sale_id);
-                }
                 streamed.rows_rejected += 1;
                 for reason in &reject.reasons {
                     tally(&mut tallies.reject_reasons, reason);
