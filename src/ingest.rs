@@ -1,18 +1,19 @@
-//! One file through the whole flow: read, clean, stage, merge, with a report of where
+//! One file through the whole flow: read, clean, land, merge, with a report of where
 //! every row went. Used by `salesflow ingest` (with a database) and `salesflow check`
 //! (without one).
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
-use std::io::{self, Write};
+use std::io::{self, BufRead};
 use std::path::Path;
-use std::sync::atomic::Ordering;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Instant;
 
 use crate::clean::{Cleaner, Reject};
 use crate::contract::{Contract, HeaderError};
 use crate::load::{
-    self, InputFailed, LoadError, LoadOutcome, LoadRequest, RowWriter, Streamed, Warehouse,
+    InputFailed, LoadError, LoadOutcome, LoadRequest, RowSource, RowWriter, Streamed, Warehouse,
 };
 use crate::read::{self, Header, Item, RecordReader};
 use crate::report::{Counts, FileReport, FileStatus};
@@ -28,8 +29,6 @@ pub enum InputError {
     Read { line: u64, cause: io::Error },
     #[error("{0}")]
     Header(HeaderError),
-    #[error("writing staged rows failed: {0}")]
-    Stage(io::Error),
 }
 
 #[derive(Debug, Clone, Default)]
@@ -58,92 +57,141 @@ fn tally(map: &mut BTreeMap<String, u64>, code: &str) {
     }
 }
 
-/// Reads `path`, cleans every record and writes staged rows to `sink`.
-fn stream_file<W: Write>(
-    contract: &Contract,
-    path: &Path,
-    sink: &mut RowWriter<W>,
-    tallies: &mut Tallies,
-    progress: Progress<'_>,
-) -> Result<Streamed, InputError> {
-    let source = read::open(path).map_err(InputError::Open)?;
-    let consumed = source.consumed.clone();
-    let mut reader = RecordReader::new(source.reader, contract.max_record_lines);
-    let read_error = |line, cause| InputError::Read { line, cause };
-    let header = match reader.read_header().map_err(|e| read_error(1, e))? {
-        Some(Header::Names { names, .. }) => names,
-        Some(Header::UnbalancedQuote { line }) => {
-            return Err(InputError::Header(HeaderError::UnbalancedQuote { line }));
-        }
-        None => return Err(InputError::Header(HeaderError::Empty)),
-    };
-    let binding = contract
-        .bind_header(header.iter().map(String::as_str))
-        .map_err(InputError::Header)?;
-    let cleaner = Cleaner::new(contract, binding);
+/// A file's rows, read and cleaned one at a time: the loader pulls them.
+struct FileRows<'a> {
+    reader: RecordReader<Box<dyn BufRead + Send>>,
+    cleaner: Cleaner<'a>,
+    consumed: Arc<AtomicU64>,
+    tallies: &'a mut Tallies,
+    progress: Progress<'a>,
+    streamed: Streamed,
+    last_id: Option<i64>,
+    last_line: u64,
+    code: String,
+}
 
-    let mut streamed = Streamed {
-        ids_strictly_increasing: true,
-        ..Streamed::default()
-    };
-    let mut last_id: Option<i64> = None;
-    let mut last_line = 1;
-    let mut code = String::new();
-    loop {
-        let item = match reader.next_item() {
-            Ok(Some(item)) => item,
-            Ok(None) => break,
-            Err(error) => return Err(read_error(last_line + 1, error)),
+impl<'a> FileRows<'a> {
+    /// Opens `path` and binds its header to the contract.
+    fn open(
+        contract: &'a Contract,
+        path: &Path,
+        tallies: &'a mut Tallies,
+        progress: Progress<'a>,
+    ) -> Result<FileRows<'a>, InputError> {
+        let source = read::open(path).map_err(InputError::Open)?;
+        let mut reader = RecordReader::new(source.reader, contract.max_record_lines);
+        let header = match reader
+            .read_header()
+            .map_err(|cause| InputError::Read { line: 1, cause })?
+        {
+            Some(Header::Names { names, .. }) => names,
+            Some(Header::UnbalancedQuote { line }) => {
+                return Err(InputError::Header(HeaderError::UnbalancedQuote { line }));
+            }
+            None => return Err(InputError::Header(HeaderError::Empty)),
         };
+        let binding = contract
+            .bind_header(header.iter().map(String::as_str))
+            .map_err(InputError::Header)?;
+        Ok(FileRows {
+            reader,
+            cleaner: Cleaner::new(contract, binding),
+            consumed: source.consumed,
+            tallies,
+            progress,
+            streamed: Streamed {
+                ids_strictly_increasing: true,
+                ..Streamed::default()
+            },
+            last_id: None,
+            last_line: 1,
+            code: String::new(),
+        })
+    }
+}
+
+impl RowSource for FileRows<'_> {
+    type Error = InputError;
+
+    fn next_row(&mut self, rows: &mut RowWriter) -> Result<bool, InputError> {
+        let item = match self.reader.next_item() {
+            Ok(Some(item)) => item,
+            Ok(None) => {
+                (self.progress)(self.consumed.load(Ordering::Relaxed));
+                return Ok(false);
+            }
+            Err(cause) => {
+                return Err(InputError::Read {
+                    line: self.last_line + 1,
+                    cause,
+                });
+            }
+        };
+        let streamed = &mut self.streamed;
         streamed.rows_read += 1;
         if streamed.rows_read % 16_384 == 0 {
-            progress(consumed.load(Ordering::Relaxed));
+            (self.progress)(self.consumed.load(Ordering::Relaxed));
         }
         let (line, outcome) = match &item {
-            Item::Record(record) => (record.line, cleaner.clean(record)),
+            Item::Record(record) => (record.line, self.cleaner.clean(record)),
             Item::Unframed { line, .. } => (*line, Err(Reject::unbalanced_quote())),
         };
-        last_line = line;
+        self.last_line = line;
         // A reject whose sale id parsed takes part in "the last occurrence wins" too.
         let sale_id = match &outcome {
             Ok(sale) => Some(sale.sale_id),
             Err(reject) => reject.fields.sale_id,
         };
         if let Some(sale_id) = sale_id {
-            if last_id.is_some_and(|last| sale_id <= last) {
+            if self.last_id.is_some_and(|last| sale_id <= last) {
                 streamed.ids_strictly_increasing = false;
             }
-            last_id = Some(sale_id);
+            self.last_id = Some(sale_id);
         }
         match outcome {
             Ok(sale) => {
-                streamed.months.insert(load::month_of(sale.sale_date));
                 streamed.sale_id_range = Some(match streamed.sale_id_range {
                     None => (sale.sale_id, sale.sale_id),
                     Some((low, high)) => (low.min(sale.sale_id), high.max(sale.sale_id)),
                 });
                 for flag in &sale.flags {
-                    code.clear();
-                    let _ = write!(code, "{flag}");
-                    tally(&mut tallies.flags, &code);
+                    self.code.clear();
+                    let _ = write!(self.code, "{flag}");
+                    tally(&mut self.tallies.flags, &self.code);
                 }
-                sink.sale(line, &sale).map_err(InputError::Stage)?;
+                rows.sale(line, &sale);
             }
             Err(reject) => {
                 streamed.rows_rejected += 1;
                 for reason in &reject.reasons {
-                    tally(&mut tallies.reject_reasons, reason);
+                    tally(&mut self.tallies.reject_reasons, reason);
                 }
                 let raw = match &item {
                     Item::Record(record) => record.raw,
                     Item::Unframed { raw, .. } => raw,
                 };
-                sink.reject(line, raw, &reject).map_err(InputError::Stage)?;
+                rows.reject(line, raw, &reject);
             }
         }
+        Ok(true)
     }
-    progress(consumed.load(Ordering::Relaxed));
-    Ok(streamed)
+
+    fn streamed(&self) -> Streamed {
+        self.streamed.clone()
+    }
+}
+
+/// Reads and cleans every row of `path`, without a database.
+fn read_all(
+    contract: &Contract,
+    path: &Path,
+    tallies: &mut Tallies,
+    progress: Progress<'_>,
+) -> Result<Streamed, InputError> {
+    let mut rows = FileRows::open(contract, path, tallies, progress)?;
+    let mut writer = RowWriter::default();
+    while rows.next_row(&mut writer)? {}
+    Ok(rows.streamed())
 }
 
 /// Validates a file without a database: what `salesflow check` reports. Duplicates
@@ -153,8 +201,7 @@ pub fn check_file(contract: &Contract, path: &Path, progress: Progress<'_>) -> F
     let started = Instant::now();
     let mut report = FileReport::new(path.display().to_string());
     let mut tallies = Tallies::default();
-    let mut sink = RowWriter::new(io::sink());
-    match stream_file(contract, path, &mut sink, &mut tallies, progress) {
+    match read_all(contract, path, &mut tallies, progress) {
         Ok(streamed) => {
             report.status = FileStatus::Validated;
             report.counts = Counts {
@@ -205,8 +252,8 @@ pub fn ingest_file(
         max_reject_rate: options.max_reject_rate,
     };
     let mut tallies = Tallies::default();
-    let outcome = warehouse.load_file(&request, |sink| {
-        stream_file(contract, path, sink, &mut tallies, progress)
+    let outcome = warehouse.load_file(&request, || {
+        FileRows::open(contract, path, &mut tallies, progress)
     })?;
     match outcome {
         Ok(LoadOutcome::Loaded { load_id, counts }) => {

@@ -542,6 +542,47 @@ fn generated_defects_all_end_in_an_outcome() {
     }
 }
 
+/// Valid rows go to one COPY stream (a landing table with a table per month, each created
+/// when its first row arrives) and rejects wait in memory in 1 MiB batches: with 12,680
+/// rejects (about 3 MB) interleaved with the valid rows of 36 months, the stream pauses
+/// for batches and new months many times, and every row must still land exactly once.
+#[test]
+fn rejects_in_several_batches_and_months_opened_mid_stream_all_land() {
+    let db = TestDb::new("reject_batches");
+    let dir = tempfile::tempdir().unwrap();
+    let path = &generated(
+        dir.path(),
+        "batches.csv",
+        &["--rows", "60000", "--defect-rate", "0.5", "--seed", "11"],
+    );
+    let checked = dir.path().join("check.json");
+    db.salesflow_ok(
+        &["check", path, "--report-json", checked.to_str().unwrap()],
+        0,
+    );
+    let [_, valid, _, _, _, rejected_by_check] = report_counts(&json_report(&checked)["files"][0]);
+    assert!(rejected_by_check > 12_000, "{rejected_by_check}");
+
+    db.salesflow_ok(&["ingest", path], 0);
+    let (status, [read, loaded, updated, unchanged, duplicate, rejected]) = db.ledger(1);
+    assert_eq!(status, "succeeded");
+    assert_eq!(read, 60_000);
+    assert_eq!(rejected, rejected_by_check);
+    assert_eq!(loaded + updated + unchanged + duplicate, valid);
+    assert_eq!(db.count("select count(*) from raw.sales_rejects"), rejected);
+    assert_eq!(
+        db.count("select count(distinct source_line) from raw.sales_rejects"),
+        rejected
+    );
+    assert!(db.count("select max(source_line) from raw.sales_rejects") > 59_000);
+    assert_eq!(db.count("select count(*) from raw.sales"), loaded);
+    assert_eq!(
+        db.count("select count(*) from pg_inherits where inhparent = 'raw.sales'::regclass"),
+        db.count("select count(distinct date_trunc('month', sale_date)) from raw.sales"),
+        "one partition per month sold in"
+    );
+}
+
 #[test]
 fn concurrent_loads_of_one_file_load_it_once() {
     let db = TestDb::new("concurrent");
@@ -748,6 +789,14 @@ fn appending_new_sales_fills_existing_and_new_partitions_with_indexes() {
         db.count("select count(*) from pg_tables where tablename like 'sales_landing%'"),
         0,
         "the landing table is gone"
+    );
+    assert_eq!(
+        db.count(
+            "select count(*) from pg_constraint
+             where conrelid = 'raw.sales_2024_06'::regclass and contype = 'c'"
+        ),
+        0,
+        "the bounds check that spared the attach its scan is dropped"
     );
     // The new partition carries every index of raw.sales, attached to the parent's.
     assert_eq!(

@@ -5,40 +5,61 @@
 //! and index work, while text rows are cheaper to produce and readable when debugging.
 //! Salesflow itself has not re-measured binary; see README, "Performance".
 
-use std::io::{self, Write};
+use std::io::Write;
 
-use chrono::Datelike;
+use chrono::{Datelike, NaiveDate};
 
 use crate::clean::{Reject, Sale};
 
-/// The staging table's columns, in COPY order. Valid sales fill the sale columns;
-/// rejects fill `raw_record`, `reasons` and `message`, and of the sale columns those of
-/// the fields that were fine (`dq_flags` and `row_hash` stay NULL): one
-/// stream carries both, so the file is read once and nothing waits in memory. A row is a
-/// reject exactly when `reasons` is not NULL.
-pub const STAGE_COLUMNS: &str = "source_line, sale_id, product_id, product_name, brand, category, \
-     retailer_id, retailer_name, channel, location, quantity, price, currency, sale_date, \
-     dq_flags, row_hash, raw_record, reasons, message";
+/// The landing table's columns, in COPY order: a valid sale as `raw.sales` keeps it.
+/// `load_id` and `loaded_at` are the same for every row of a load, so the landing table
+/// fills them by default instead of every row carrying them.
+pub const LANDING_COLUMNS: &str = "source_line, sale_id, product_id, product_name, brand, \
+     category, retailer_id, retailer_name, channel, location, quantity, price, currency, \
+     sale_date, dq_flags, row_hash";
 
-/// Encodes staging rows into a writer, reusing one row buffer.
-pub struct RowWriter<W: Write> {
-    out: W,
-    row: Vec<u8>,
+/// The reject stage's columns, in COPY order: the row's line, the fields that were fine
+/// (NULL where a field was missing or invalid), its raw text, why it was rejected.
+pub const REJECT_COLUMNS: &str = "source_line, sale_id, product_id, product_name, brand, \
+     category, retailer_id, retailer_name, channel, location, quantity, price, currency, \
+     sale_date, raw_record, reasons, message";
+
+/// What the row just encoded is, so that the loader sends it to the right table.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RowKind {
+    /// A valid sale, of the month that starts on this day.
+    Sale {
+        month: NaiveDate,
+    },
+    Reject,
 }
 
-impl<W: Write> RowWriter<W> {
-    pub fn new(out: W) -> RowWriter<W> {
+/// Encodes one row at a time, in COPY's text format, into a buffer it reuses.
+pub struct RowWriter {
+    row: Vec<u8>,
+    kind: RowKind,
+}
+
+impl Default for RowWriter {
+    fn default() -> RowWriter {
         RowWriter {
-            out,
             row: Vec::with_capacity(512),
+            kind: RowKind::Reject,
         }
     }
+}
 
-    pub fn into_inner(self) -> W {
-        self.out
+impl RowWriter {
+    /// The last row encoded, with its line end, and what it is.
+    pub fn row(&self) -> (RowKind, &[u8]) {
+        (self.kind, &self.row)
     }
 
-    pub fn sale(&mut self, line: u64, sale: &Sale<'_>) -> io::Result<()> {
+    /// Encodes a valid sale as a landing row (`LANDING_COLUMNS`).
+    pub fn sale(&mut self, line: u64, sale: &Sale<'_>) {
+        self.kind = RowKind::Sale {
+            month: super::month_of(sale.sale_date),
+        };
         let row = &mut self.row;
         row.clear();
         integer(row, line as i64);
@@ -52,16 +73,17 @@ impl<W: Write> RowWriter<W> {
         text(row, sale.channel.as_bytes());
         optional_text(row, sale.location);
         integer(row, sale.quantity.into());
-        write!(row, "{}\t", sale.price)?;
+        let _ = write!(row, "{}\t", sale.price);
         optional_text(row, sale.currency.as_deref());
         date(row, sale.sale_date);
         codes(row, sale.flags.iter().map(ToString::to_string));
         integer(row, sale.row_hash);
-        row.extend_from_slice(b"\\N\t\\N\t\\N\n");
-        self.out.write_all(row)
+        end_row(row);
     }
 
-    pub fn reject(&mut self, line: u64, raw: &[u8], reject: &Reject<'_>) -> io::Result<()> {
+    /// Encodes a rejected record as a reject-stage row (`REJECT_COLUMNS`).
+    pub fn reject(&mut self, line: u64, raw: &[u8], reject: &Reject<'_>) {
+        self.kind = RowKind::Reject;
         let row = &mut self.row;
         row.clear();
         integer(row, line as i64);
@@ -77,7 +99,9 @@ impl<W: Write> RowWriter<W> {
         optional_text(row, fields.location);
         optional_integer(row, fields.quantity.map(i64::from));
         match fields.price {
-            Some(price) => write!(row, "{price}\t")?,
+            Some(price) => {
+                let _ = write!(row, "{price}\t");
+            }
             None => null(row),
         }
         optional_text(row, fields.currency.as_deref());
@@ -85,8 +109,6 @@ impl<W: Write> RowWriter<W> {
             Some(sale_date) => date(row, sale_date),
             None => null(row),
         }
-        null(row); // dq_flags
-        null(row); // row_hash
         text(
             row,
             String::from_utf8_lossy(raw)
@@ -95,9 +117,13 @@ impl<W: Write> RowWriter<W> {
         );
         codes(row, reject.reasons.iter().cloned());
         text(row, reject.message.as_bytes());
-        *row.last_mut().expect("row is not empty") = b'\n';
-        self.out.write_all(row)
+        end_row(row);
     }
+}
+
+/// Every column writer ends with a tab; the last one's becomes the line end.
+fn end_row(row: &mut [u8]) {
+    *row.last_mut().expect("a row has columns") = b'\n';
 }
 
 fn null(row: &mut Vec<u8>) {
@@ -190,11 +216,22 @@ mod tests {
             ],
             row_hash: -42,
         };
-        let mut writer = RowWriter::new(Vec::new());
-        writer.sale(291, &sale).unwrap();
+        let mut writer = RowWriter::default();
+        writer.sale(291, &sale);
+        let (kind, row) = writer.row();
         assert_eq!(
-            String::from_utf8(writer.into_inner()).unwrap(),
-            "291\t1002\t\\N\tDesk\\tLamp \\\\ \"big\"\tBrandF\tElectronics\t1\tTech\\nGear\tOnline\t\\N\t3\t100.00\tUSD\t2024-03-01\t{product_id:missing,price:currency_code}\t-42\t\\N\t\\N\t\\N\n"
+            kind,
+            RowKind::Sale {
+                month: chrono::NaiveDate::from_ymd_opt(2024, 3, 1).unwrap()
+            }
+        );
+        assert_eq!(
+            String::from_utf8(row.to_vec()).unwrap(),
+            "291\t1002\t\\N\tDesk\\tLamp \\\\ \"big\"\tBrandF\tElectronics\t1\tTech\\nGear\tOnline\t\\N\t3\t100.00\tUSD\t2024-03-01\t{product_id:missing,price:currency_code}\t-42\n"
+        );
+        assert_eq!(
+            String::from_utf8(row.to_vec()).unwrap().split('\t').count(),
+            LANDING_COLUMNS.split(", ").count()
         );
     }
 
@@ -205,16 +242,18 @@ mod tests {
             message: "quantity must be at least 1 (got -1)".into(),
             fields: Box::default(),
         };
-        let mut writer = RowWriter::new(Vec::new());
-        writer.reject(538, b"1003,7,\xff\tx", &reject).unwrap();
-        let row = String::from_utf8(writer.into_inner()).unwrap();
+        let mut writer = RowWriter::default();
+        writer.reject(538, b"1003,7,\xff\tx", &reject);
+        let (kind, row) = writer.row();
+        assert_eq!(kind, RowKind::Reject);
+        let row = String::from_utf8(row.to_vec()).unwrap();
         let columns: Vec<&str> = row.trim_end_matches('\n').split('\t').collect();
-        assert_eq!(columns.len(), 19);
+        assert_eq!(columns.len(), REJECT_COLUMNS.split(", ").count());
         assert_eq!(columns[0], "538");
-        assert!(columns[1..16].iter().all(|c| *c == "\\N"));
-        assert_eq!(columns[16], "1003,7,\u{FFFD}\\tx");
-        assert_eq!(columns[17], "{quantity_positive,price:invalid}");
-        assert_eq!(columns[18], "quantity must be at least 1 (got -1)");
+        assert!(columns[1..14].iter().all(|c| *c == "\\N"));
+        assert_eq!(columns[14], "1003,7,\u{FFFD}\\tx");
+        assert_eq!(columns[15], "{quantity_positive,price:invalid}");
+        assert_eq!(columns[16], "quantity must be at least 1 (got -1)");
     }
 
     #[test]
@@ -238,11 +277,11 @@ mod tests {
                 sale_date: chrono::NaiveDate::from_ymd_opt(2024, 3, 5),
             }),
         };
-        let mut writer = RowWriter::new(Vec::new());
-        writer.reject(538, b"1003,7,...", &reject).unwrap();
-        let row = String::from_utf8(writer.into_inner()).unwrap();
+        let mut writer = RowWriter::default();
+        writer.reject(538, b"1003,7,...", &reject);
+        let row = String::from_utf8(writer.row().1.to_vec()).unwrap();
         let columns: Vec<&str> = row.trim_end_matches('\n').split('\t').collect();
-        let names: Vec<&str> = STAGE_COLUMNS.split(", ").collect();
+        let names: Vec<&str> = REJECT_COLUMNS.split(", ").collect();
         assert_eq!(columns.len(), names.len());
         let column = |name: &str| columns[names.iter().position(|n| *n == name).unwrap()];
         for (name, value) in [
@@ -260,8 +299,6 @@ mod tests {
             ("price", "500.00"),
             ("currency", "USD"),
             ("sale_date", "2024-03-05"),
-            ("dq_flags", "\\N"),
-            ("row_hash", "\\N"),
             ("raw_record", "1003,7,..."),
             ("reasons", "{quantity_positive}"),
         ] {

@@ -1,5 +1,5 @@
 //! The PostgreSQL side: connection, migrations, the load ledger, locking, COPY into a
-//! staging table and the set-based merge into `raw.sales`.
+//! landing table and the set-based merge into `raw.sales`.
 //!
 //! One file is one transaction. Loads are serialized by a session advisory lock held
 //! from the ledger entry to the commit, so load ids (and `loaded_at`) increase in commit
@@ -14,15 +14,13 @@ mod lock;
 mod merge;
 mod migrate;
 
-use std::collections::BTreeSet;
 use std::fmt;
-use std::io::BufWriter;
 use std::str::FromStr;
 
 use chrono::{Datelike, NaiveDate};
-use postgres::{Client, CopyInWriter, NoTls, Transaction};
+use postgres::{Client, NoTls, Transaction};
 
-pub use copy::RowWriter;
+pub use copy::{RowKind, RowWriter};
 
 use crate::report::Counts;
 
@@ -262,13 +260,11 @@ pub fn describe_target(config: &postgres::Config) -> String {
     )
 }
 
-/// What the caller learned while streaming one file into the staging table.
+/// What the row source learned while reading one file's rows.
 #[derive(Debug, Default, Clone)]
 pub struct Streamed {
     pub rows_read: u64,
     pub rows_rejected: u64,
-    /// First days of the months that valid sales fall in: the partitions needed.
-    pub months: BTreeSet<NaiveDate>,
     /// True when the sale ids of the file's rows (valid ones, and rejects whose id parsed)
     /// came strictly increasing, so the file cannot contain duplicates and the merge can
     /// skip its de-duplication sort.
@@ -319,8 +315,17 @@ pub struct InputFailed<E> {
     pub error: E,
 }
 
-/// The staging sink a file's rows are written to.
-pub type StageSink<'a> = RowWriter<BufWriter<CopyInWriter<'a>>>;
+/// A file's rows, pulled one at a time by the loader. Pulled, not pushed: the loader
+/// sends each row to the table it belongs to, and starting a new month's table or
+/// flushing rejects means pausing the COPY stream in between, which only the holder of
+/// the transaction can do.
+pub trait RowSource {
+    type Error;
+    /// Encodes the next row into `rows`; false after the last row.
+    fn next_row(&mut self, rows: &mut RowWriter) -> Result<bool, Self::Error>;
+    /// What was learned about the rows, once they are all read.
+    fn streamed(&self) -> Streamed;
+}
 
 /// A connection to the warehouse.
 pub struct Warehouse {
@@ -405,28 +410,30 @@ impl Warehouse {
             .collect())
     }
 
-    /// Loads one file: `stream` writes its rows to the staging sink and says what it saw.
+    /// Loads one file: `open` opens its rows (inside the file's transaction, so that an
+    /// unreadable file gets a failed ledger row like any other input error).
     ///
-    /// The outer error is the database's; the inner one is the input's (from `stream`),
-    /// after which the transaction is rolled back and the ledger row marked failed.
-    pub fn load_file<E: fmt::Display>(
+    /// The outer error is the database's; the inner one is the input's (from `open` or
+    /// the rows), after which the transaction is rolled back and the ledger row marked
+    /// failed.
+    pub fn load_file<E: fmt::Display, S: RowSource<Error = E>>(
         &mut self,
         request: &LoadRequest<'_>,
-        stream: impl FnOnce(&mut StageSink<'_>) -> Result<Streamed, E>,
+        open: impl FnOnce() -> Result<S, E>,
     ) -> Result<Result<LoadOutcome, InputFailed<E>>, LoadError> {
         let db = |context| move |source| LoadError::database(context, source);
         lock::take_loads(&mut self.client).map_err(db("waiting for the load lock"))?;
-        let result = self.load_file_locked(request, stream);
+        let result = self.load_file_locked(request, open);
         let released = lock::release_loads(&mut self.client);
         let result = result?;
         released.map_err(db("releasing the load lock"))?;
         Ok(result)
     }
 
-    fn load_file_locked<E: fmt::Display>(
+    fn load_file_locked<E: fmt::Display, S: RowSource<Error = E>>(
         &mut self,
         request: &LoadRequest<'_>,
-        stream: impl FnOnce(&mut StageSink<'_>) -> Result<Streamed, E>,
+        open: impl FnOnce() -> Result<S, E>,
     ) -> Result<Result<LoadOutcome, InputFailed<E>>, LoadError> {
         let db = |context| move |source| LoadError::database(context, source);
         mark_abandoned(&mut self.client)?;
@@ -454,7 +461,7 @@ impl Warehouse {
                     .map_err(db("writing the load ledger"))?,
             )
         };
-        let merged = merge::merge_file(&mut self.client, request, load_id, stream);
+        let merged = merge::merge_file(&mut self.client, request, load_id, open);
         match (&merged, load_id) {
             (Ok(Ok(_)), _) | (_, None) => {}
             (Ok(Err(input_error)), Some(load_id)) => {
