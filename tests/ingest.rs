@@ -153,6 +153,9 @@ fn resent_sales_update_move_and_deduplicate() {
         db.count("select count(*) from raw.sales_2024_02 where sale_id = 3"),
         0
     );
+    // January and April were new months: filled unindexed, then attached.
+    assert_new_partition_is_complete(&db, "sales_2024_01");
+    assert_new_partition_is_complete(&db, "sales_2024_04");
     assert_eq!(
         db.count(
             "select count(*) from raw.sale_keys k join raw.sales s using (sale_id)
@@ -775,6 +778,35 @@ fn a_connection_lost_mid_run_still_reports_the_files_loaded_before() {
     assert_eq!(db.count("select count(*) from raw.sales"), 3);
 }
 
+/// A partition the loader made from a landing table carries every index of `raw.sales`,
+/// attached to the parent's, and nothing of its landing days: no bounds check, and no
+/// landing table is left.
+fn assert_new_partition_is_complete(db: &TestDb, partition: &str) {
+    assert_eq!(
+        db.count(&format!(
+            "select count(*) from pg_inherits i join pg_class c on c.oid = i.inhrelid
+             where c.relname like '{partition}_%' and c.relkind = 'i'"
+        )),
+        db.count(
+            "select count(*) from pg_indexes where schemaname = 'raw' and tablename = 'sales'"
+        ),
+        "{partition}: indexes"
+    );
+    assert_eq!(
+        db.count(&format!(
+            "select count(*) from pg_constraint
+             where conrelid = 'raw.{partition}'::regclass and contype = 'c'"
+        )),
+        0,
+        "{partition}: the bounds check that spared the attach its scan is dropped"
+    );
+    assert_eq!(
+        db.count("select count(*) from pg_tables where tablename like 'sales_landing%'"),
+        0,
+        "the landing table is gone"
+    );
+}
+
 #[test]
 fn appending_new_sales_fills_existing_and_new_partitions_with_indexes() {
     let db = TestDb::new("append");
@@ -785,29 +817,7 @@ fn appending_new_sales_fills_existing_and_new_partitions_with_indexes() {
     assert_eq!(db.count("select count(*) from raw.sales_2024_02"), 4);
     assert_eq!(db.count("select count(*) from raw.sales_2024_06"), 2);
     assert_eq!(db.count("select count(*) from raw.sale_keys"), 6);
-    assert_eq!(
-        db.count("select count(*) from pg_tables where tablename like 'sales_landing%'"),
-        0,
-        "the landing table is gone"
-    );
-    assert_eq!(
-        db.count(
-            "select count(*) from pg_constraint
-             where conrelid = 'raw.sales_2024_06'::regclass and contype = 'c'"
-        ),
-        0,
-        "the bounds check that spared the attach its scan is dropped"
-    );
-    // The new partition carries every index of raw.sales, attached to the parent's.
-    assert_eq!(
-        db.count(
-            "select count(*) from pg_inherits i join pg_class c on c.oid = i.inhrelid
-             where c.relname like 'sales_2024_06_%' and c.relkind = 'i'"
-        ),
-        db.count(
-            "select count(*) from pg_indexes where schemaname = 'raw' and tablename = 'sales'"
-        )
-    );
+    assert_new_partition_is_complete(&db, "sales_2024_06");
     // A later re-send of one of them takes the merge path and updates it.
     db.salesflow_ok(&["ingest", &fixture("resend.csv")], 0);
     assert_eq!(db.count("select count(*) from raw.sales"), 7);
