@@ -55,7 +55,7 @@ fn reference_file_lands_with_every_row_accounted_for() {
     assert!(reject.get::<_, String>(4).contains("got -1"));
     assert_eq!(
         db.value::<i32>("select max(version) from salesflow.schema_migrations"),
-        4
+        5
     );
 
     let mut sale = |id: i64| {
@@ -1075,7 +1075,8 @@ fn a_schema_version_1_database_is_migrated_on_the_next_ingest() {
             (1, "initial schema".into()),
             (2, "reject fields".into()),
             (3, "reject currency".into()),
-            (4, "publications".into())
+            (4, "publications".into()),
+            (5, "load acceptances".into())
         ]
     );
     // The old reject is kept, with NULL fields; the new load's reject has its fields.
@@ -1105,6 +1106,69 @@ fn a_schema_version_1_database_is_migrated_on_the_next_ingest() {
     db.salesflow_ok(&["status"], 0);
     assert_eq!(
         db.count("select count(*) from salesflow.schema_migrations"),
-        4
+        5
+    );
+}
+
+#[test]
+fn accept_records_who_and_why_once_and_refuses_loads_without_rows() {
+    let db = TestDb::new("accept");
+    db.salesflow_ok(&["ingest", &reference_csv()], 0);
+    db.salesflow_ok(&["ingest", &fixture("empty.csv")], 3);
+    assert_eq!(db.ledger(2).0, "failed");
+
+    let accepted = db.salesflow_ok(
+        &[
+            "accept",
+            "1",
+            "--reason",
+            "vendor confirmed 1003",
+            "--by",
+            "alice",
+        ],
+        0,
+    );
+    let said = stdout(&accepted);
+    assert!(
+        said.contains("load 1 (")
+            && said.contains("1 of 1005 rows rejected = 0.10%) accepted by alice")
+            && said.ends_with(": vendor confirmed 1003\n"),
+        "{said}"
+    );
+    assert_eq!(
+        db.count(
+            "select count(*) from salesflow.load_acceptances
+             where load_id = 1 and accepted_by = 'alice' and reason = 'vendor confirmed 1003'"
+        ),
+        1
+    );
+    // Accepting again keeps the first acceptance, and says so.
+    let again = db.salesflow_ok(&["accept", "1", "--reason", "second thoughts", "--json"], 0);
+    let again: serde_json::Value = serde_json::from_slice(&again.stdout).unwrap();
+    assert_eq!(again["new"], false);
+    assert_eq!(again["accepted_by"], "alice");
+    assert_eq!(again["reason"], "vendor confirmed 1003");
+
+    // Loads that wrote no rows, unknown loads and empty reasons are usage errors (exit 2).
+    for (args, expected) in [
+        (
+            ["accept", "2", "--reason", "x"],
+            "load 2 cannot be accepted: it is failed",
+        ),
+        (
+            ["accept", "99", "--reason", "x"],
+            "load 99 cannot be accepted: the ledger has no such load",
+        ),
+        (
+            ["accept", "1", "--reason", " "],
+            "load 1 cannot be accepted: the reason is empty",
+        ),
+    ] {
+        let refused = db.salesflow_ok(&args, 2);
+        assert!(stderr(&refused).contains(expected), "{}", stderr(&refused));
+    }
+    assert_eq!(
+        db.count("select count(*) from salesflow.load_acceptances"),
+        1
     );
 }

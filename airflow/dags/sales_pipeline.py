@@ -539,14 +539,16 @@ def judge_loads(threshold: float, through_load_id: int) -> dict:
     unpublished, and a later run (with other files) fails on it again rather than publishing it
     unjudged; so do loads this run's tasks never reported (a task retried after a timeout, a
     file that changed while it was loaded, another run's load). Skipped and failed loads wrote
-    nothing to judge."""
+    nothing to judge. A load an operator accepted (`salesflow accept`, recorded in
+    salesflow.load_acceptances) is published whatever its rate."""
     with _connect(_database_url()) as conn:
         after = conn.execute(
             "select coalesce(max(through_load_id), 0) from salesflow.publications"
         ).fetchone()[0]
         through = max(through_load_id, after)
         ledger = conn.execute(
-            "select load_id, source_path, status, rows_read, rows_rejected from salesflow.loads"
+            "select load_id, source_path, rows_read, rows_rejected, a.accepted_by, a.reason"
+            " from salesflow.loads left join salesflow.load_acceptances a using (load_id)"
             " where load_id > %s and load_id <= %s and status = 'succeeded' order by load_id",
             [after, through],
         ).fetchall()
@@ -569,6 +571,7 @@ def judge_loads(threshold: float, through_load_id: int) -> dict:
         "rows_rejected": 0,
         "reject_rate": 0.0,
         "threshold": threshold,
+        "accepted_load_ids": [],
     }
     log.info(
         "judging the %d succeeded load(s) after load %s (the last published) through load %s",
@@ -577,7 +580,7 @@ def judge_loads(threshold: float, through_load_id: int) -> dict:
         through,
     )
     breaches = []
-    for load_id, source, _status, read, rejected in ledger:
+    for load_id, source, read, rejected, accepted_by, accepted_why in ledger:
         name = Path(source).name
         rate = rejected / read if read else 0.0
         summary["rows_read"] += read
@@ -592,7 +595,15 @@ def judge_loads(threshold: float, through_load_id: int) -> dict:
             100 * rate,
             why,
         )
-        if rate > threshold:
+        if rate > threshold and accepted_by is not None:
+            log.info(
+                "load %s is over the threshold, accepted by %s: %s",
+                load_id,
+                accepted_by,
+                accepted_why,
+            )
+            summary["accepted_load_ids"].append(load_id)
+        elif rate > threshold:
             breaches.append(
                 f"{name} (load {load_id}): {rejected}/{read} rows rejected = {100 * rate:.2f}%{why}"
             )
@@ -603,8 +614,9 @@ def judge_loads(threshold: float, through_load_id: int) -> dict:
             f"quality gate: reject rate over {100 * threshold:g}% in {len(breaches)} load(s): "
             + "; ".join(breaches)
             + ". The rows are quarantined in raw.sales_rejects; the marts are consistent with raw.sales"
-            " but are not published, and later runs fail here too until the load is accepted: a run"
-            " with the max_reject_rate param above its rate publishes it."
+            " but are not published, and later runs fail here too until the load is accepted:"
+            " `salesflow accept LOAD_ID --reason ...`, then clear this task (or a run with the"
+            " max_reject_rate param above its rate publishes it)."
         )
     log.info(
         "quality gate passed: %d of %d rows rejected, threshold %g per load",
@@ -723,6 +735,7 @@ def sales_pipeline():
             "load_ids": summary["load_ids"],
             "rows_read": summary["rows_read"],
             "rows_rejected": summary["rows_rejected"],
+            "accepted_load_ids": summary["accepted_load_ids"],
         }
         log.info("published %s for loads %s", MARTS_ASSET.name, summary["load_ids"])
 

@@ -234,6 +234,18 @@ def publish(url: str, through_load_id: int) -> None:
         )
 
 
+def accept(url: str, load_id: int) -> None:
+    """What `salesflow accept LOAD_ID` records (tested with the binary in test_e2e)."""
+    import psycopg
+
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute(
+            "insert into salesflow.load_acceptances (load_id, accepted_by, reason)"
+            " values (%s, 'test', 'reviewed')",
+            [load_id],
+        )
+
+
 def add_load(
     url: str, source: str, sha: str, status: str, read: int = 0, rejected: int = 0, reasons=()
 ) -> int:
@@ -351,11 +363,22 @@ def test_quality_gate_judges_every_load_after_the_last_publication(make_database
     message = str(caught.value)
     assert "bad.csv" in message and "3/10" in message and "ref.csv" not in message
     assert "quantity_not_positive x2" in message and "channel_invalid x1" in message
-    # Until accepted (a run with a higher threshold) it fails every gate, not just its own run's.
+    assert "salesflow accept LOAD_ID" in message
+    # Until accepted it fails every gate, not just its own run's.
     with pytest.raises(AirflowFailException, match="bad.csv"):
         sp.judge_loads(0.05, late)
-    accepted = sp.judge_loads(0.30, late)  # 30 % is not *over* 30 %
+    # A run with a higher threshold accepts every load of the window.
+    raised = sp.judge_loads(0.30, late)  # 30 % is not *over* 30 %
+    assert raised["load_ids"] == [bad, late] and raised["accepted_load_ids"] == []
+    # An operator's acceptance (salesflow accept) accepts that load alone, at the usual threshold.
+    accept(url, bad)
+    accepted = sp.judge_loads(0.05, late)
     assert accepted["load_ids"] == [bad, late] and accepted["through_load_id"] == late
+    assert accepted["accepted_load_ids"] == [bad]
+    worse = add_load(url, "/landing/worse.csv", "f" * 64, "succeeded", read=10, rejected=5)
+    with pytest.raises(AirflowFailException) as caught:
+        sp.judge_loads(0.05, worse)
+    assert "worse.csv" in str(caught.value) and "bad.csv" not in str(caught.value)
     publish(url, late)
     assert sp.judge_loads(0.05, late)["load_ids"] == []
     assert sp.judge_loads(0.05, late)["through_load_id"] == late

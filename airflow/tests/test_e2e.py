@@ -322,7 +322,9 @@ def small_file(first_sale_id: int) -> str:
     )
 
 
-def test_a_load_that_failed_the_gate_is_published_only_once_accepted(run_dag, landing, warehouse):
+def test_a_load_that_failed_the_gate_is_published_only_once_accepted(
+    run_dag, landing, warehouse, binary
+):
     events_before = asset_events()
     bad_load_id = ledger(warehouse)[-1][-1]
 
@@ -332,19 +334,32 @@ def test_a_load_that_failed_the_gate_is_published_only_once_accepted(run_dag, la
     assert rc != 0, tail(output)
     assert (states["ingest"], states["quality_gate"]) == (["success"], ["failed"]), tail(output)
     assert f"sales-bad.csv (load {bad_load_id})" in output
+    assert "salesflow accept LOAD_ID" in output
     assert asset_events() == events_before
 
-    # Accepted: a run with a threshold above the breach (the max_reject_rate param, or the
-    # setting) publishes every load since the last publication, the bad one included.
+    # An operator looks at the rejects and accepts that load with the binary: the next run
+    # publishes every load since the last publication at the usual threshold, the bad one
+    # included, and says which loads were published by acceptance.
+    accept = subprocess.run(
+        [binary, "accept", str(bad_load_id), "--reason", "rejects reviewed", "--by", "e2e"],
+        env={**os.environ, "DATABASE_URL": warehouse},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert accept.returncode == 0, accept.stderr
+    assert f"load {bad_load_id} (" in accept.stdout and "accepted by e2e" in accept.stdout
     (landing / "sales-2024-04b.csv").write_text(small_file(7101))
-    rc, output, states = run_dag(landing, SALESFLOW_MAX_REJECT_RATE="0.5")
+    rc, output, states = run_dag(landing)
     assert rc == 0, tail(output)
     assert states["publish_marts"] == ["success"], tail(output)
     events = asset_events()
     assert len(events) == len(events_before) + 1
     last_load_id = ledger(warehouse)[-1][-1]
-    assert json.loads(events[-1])["through_load_id"] == last_load_id
-    assert bad_load_id in json.loads(events[-1])["load_ids"]
+    published = json.loads(events[-1])
+    assert published["through_load_id"] == last_load_id
+    assert bad_load_id in published["load_ids"]
+    assert published["accepted_load_ids"] == [bad_load_id]
     assert query(warehouse, "select max(through_load_id) from salesflow.publications") == [
         (last_load_id,)
     ]

@@ -32,6 +32,11 @@ const MIGRATIONS: &[(i32, &str, &str)] = &[
         "publications",
         include_str!("../../migrations/0004_publications.sql"),
     ),
+    (
+        5,
+        "load acceptances",
+        include_str!("../../migrations/0005_load_acceptances.sql"),
+    ),
 ];
 
 /// Brings the schema up to date; returns how many migrations were applied.

@@ -51,6 +51,9 @@ pub enum LoadError {
     /// Writing COPY data failed: the connection broke underneath it.
     #[error("streaming rows to COPY: {0}")]
     Copy(std::io::Error),
+    /// `accept` named a load that cannot be accepted.
+    #[error("load {load_id} cannot be accepted: {why}")]
+    NotAcceptable { load_id: i64, why: String },
 }
 
 impl LoadError {
@@ -373,6 +376,73 @@ impl Warehouse {
         swept
     }
 
+    /// Records that an operator accepts a succeeded load for publication despite its
+    /// rejects (`salesflow.load_acceptances`): the orchestrator's quality gate then does
+    /// not hold it against the reject threshold. `by` defaults to the database role. A load
+    /// accepted before keeps its first acceptance (returned with `new: false`).
+    pub fn accept_load(
+        &mut self,
+        load_id: i64,
+        reason: &str,
+        by: Option<&str>,
+    ) -> Result<Acceptance, LoadError> {
+        let db = |context| move |source| LoadError::database(context, source);
+        let not_acceptable = |why: String| LoadError::NotAcceptable { load_id, why };
+        if reason.trim().is_empty() {
+            return Err(not_acceptable("the reason is empty".into()));
+        }
+        let mut transaction = self
+            .client
+            .transaction()
+            .map_err(db("starting the transaction"))?;
+        let Some(load) = transaction
+            .query_opt(
+                "select status, source_path, rows_read, rows_rejected from salesflow.loads
+                 where load_id = $1",
+                &[&load_id],
+            )
+            .map_err(db("reading the load ledger"))?
+        else {
+            return Err(not_acceptable("the ledger has no such load".into()));
+        };
+        let status: String = load.get(0);
+        if status != "succeeded" {
+            return Err(not_acceptable(format!(
+                "it is {status}, so it wrote no rows to publish"
+            )));
+        }
+        let inserted = transaction
+            .query_opt(
+                "insert into salesflow.load_acceptances (load_id, accepted_by, reason)
+                 values ($1, coalesce($2, current_user), $3)
+                 on conflict (load_id) do nothing
+                 returning load_id",
+                &[&load_id, &by, &reason.trim()],
+            )
+            .map_err(db("recording the acceptance"))?;
+        let accepted = transaction
+            .query_one(
+                "select to_char(accepted_at at time zone 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'),
+                        accepted_by, reason
+                 from salesflow.load_acceptances where load_id = $1",
+                &[&load_id],
+            )
+            .map_err(db("reading the acceptance"))?;
+        transaction
+            .commit()
+            .map_err(db("committing the acceptance"))?;
+        Ok(Acceptance {
+            load_id,
+            source_path: load.get(1),
+            rows_read: load.get::<_, i64>(2) as u64,
+            rows_rejected: load.get::<_, i64>(3) as u64,
+            accepted_at: accepted.get(0),
+            accepted_by: accepted.get(1),
+            reason: accepted.get(2),
+            new: inserted.is_some(),
+        })
+    }
+
     /// Recent ledger rows, newest first.
     pub fn recent_loads(&mut self, limit: i64) -> Result<Vec<LedgerRow>, LoadError> {
         let rows = self
@@ -506,6 +576,20 @@ impl Warehouse {
         }
         Ok(merged.map_err(|error| InputFailed { load_id, error }))
     }
+}
+
+/// A load accepted for publication despite its rejects, as `salesflow accept` reports it.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct Acceptance {
+    pub load_id: i64,
+    pub source_path: String,
+    pub rows_read: u64,
+    pub rows_rejected: u64,
+    pub accepted_at: String,
+    pub accepted_by: String,
+    pub reason: String,
+    /// False when the load had been accepted before: that acceptance stands.
+    pub new: bool,
 }
 
 /// A ledger row, as `salesflow status` shows it.

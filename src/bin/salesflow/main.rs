@@ -1,6 +1,7 @@
 //! The `salesflow` command line: argument parsing, progress, output and exit codes.
 //! The work itself is in the library.
 
+mod accept;
 mod check;
 mod generate;
 mod ingest;
@@ -67,6 +68,7 @@ enum Command {
     Check(check::Args),
     Generate(generate::Args),
     Status(status::Args),
+    Accept(accept::Args),
 }
 
 /// Options shared by the commands that use the database.
@@ -172,7 +174,7 @@ pub fn fail(error: &anyhow::Error) -> u8 {
         if load_error.is_unreachable() {
             return exit::DATABASE_UNREACHABLE;
         }
-        if load_error.is_configuration() {
+        if load_error.is_configuration() || matches!(load_error, LoadError::NotAcceptable { .. }) {
             return exit::USAGE;
         }
     }
@@ -190,6 +192,7 @@ fn main() -> ExitCode {
         Command::Check(args) => check::run(args),
         Command::Generate(args) => generate::run(args),
         Command::Status(args) => status::run(args),
+        Command::Accept(args) => accept::run(args),
     };
     ExitCode::from(result.unwrap_or_else(|error| fail(&error)))
 }
