@@ -65,8 +65,11 @@ struct FileRows<'a> {
     tallies: &'a mut Tallies,
     progress: Progress<'a>,
     streamed: Streamed,
+    /// The sale id of the last row that had one: are ids strictly increasing?
     last_id: Option<i64>,
+    /// The last line read, for the line number of a read error.
     last_line: u64,
+    /// Reused to spell a flag's code for its tally.
     code: String,
 }
 
