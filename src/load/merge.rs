@@ -187,20 +187,16 @@ pub(super) fn merge_file<E, S: RowSource<Error = E>>(
     };
     // What this load fills from empty (both paths create the missing months' partitions):
     // vacuumed and analyzed after the commit.
-    let existing = existing_partitions(&mut step)?;
+    let new_months = landing.new_months(&existing_partitions(&mut step)?);
     let keys_were_empty = keys_empty(&mut step)?;
-    let mut new_tables: Vec<String> = landing
-        .new_months(&existing)
-        .into_iter()
-        .map(partition_name)
-        .collect();
+    let mut new_tables: Vec<String> = new_months.iter().copied().map(partition_name).collect();
     if keys_were_empty {
         new_tables.push("raw.sale_keys".to_string());
     }
     if append {
-        append_rows(&mut step, &landing, &existing, keys_were_empty)?;
+        append_rows(&mut step, &landing, &new_months, keys_were_empty)?;
     } else {
-        merge_rows(&mut step, &landing, &existing, &counts, keys_were_empty)?;
+        merge_rows(&mut step, &landing, &new_months, &counts, keys_were_empty)?;
     }
     step.batch(
         "dropping the landing table",
@@ -271,7 +267,8 @@ impl Landing {
         format!("{}_bounds", table.trim_start_matches("raw."))
     }
 
-    /// The months of the file that `raw.sales` has no partition for yet.
+    /// The months of the file that `raw.sales` has no partition for yet, given the names
+    /// of those it has.
     fn new_months(&self, existing: &BTreeSet<String>) -> Vec<NaiveDate> {
         self.months
             .iter()
@@ -478,7 +475,7 @@ fn classify(
 fn merge_rows(
     step: &mut Step<'_, '_>,
     landing: &Landing,
-    existing: &BTreeSet<String>,
+    new_months: &[NaiveDate],
     counts: &Counts,
     keys_empty: bool,
 ) -> Result<(), LoadError> {
@@ -499,7 +496,6 @@ fn merge_rows(
             &[],
         )?;
     }
-    let new_months = landing.new_months(existing);
     let changed = "old_row_hash is distinct from row_hash";
     if new_months.is_empty() {
         step.run(
@@ -517,7 +513,7 @@ fn merge_rows(
         // the append path: their indexes are built in one sorted pass each.
         let in_new_months = format!(
             "date_trunc('month', sale_date)::date = any('{}')",
-            date_array(&new_months)
+            date_array(new_months)
         );
         if new_months.len() < landing.months.len() {
             step.run(
@@ -545,7 +541,7 @@ fn merge_rows(
         )?;
         step.batch(
             "indexing and attaching new partitions",
-            &landing.attach_sql(&new_months),
+            &landing.attach_sql(new_months),
         )?;
     }
     insert_keys(
@@ -607,7 +603,7 @@ fn keys_empty(step: &mut Step<'_, '_>) -> Result<bool, LoadError> {
 fn append_rows(
     step: &mut Step<'_, '_>,
     landing: &Landing,
-    existing: &BTreeSet<String>,
+    new_months: &[NaiveDate],
     keys_empty: bool,
 ) -> Result<(), LoadError> {
     // The keys first, from the whole landing table, before its months move out of it.
@@ -619,25 +615,22 @@ fn append_rows(
         ),
         keys_empty,
     )?;
-    for month in &landing.months {
-        let partition = partition_name(*month);
-        if existing.contains(&partition) {
-            // A month raw.sales has: its rows go into the indexed partition.
-            step.run(
-                "inserting into existing partitions",
-                &format!(
-                    "insert into {partition} ({SALES_COLUMNS}) select {SALES_COLUMNS} from {}",
-                    landing.month_table(*month)
-                ),
-                &[],
-            )?;
-        }
+    for month in landing.months.iter().filter(|m| !new_months.contains(m)) {
+        // A month raw.sales has: its rows go into the indexed partition.
+        step.run(
+            "inserting into existing partitions",
+            &format!(
+                "insert into {} ({SALES_COLUMNS}) select {SALES_COLUMNS} from {}",
+                partition_name(*month),
+                landing.month_table(*month)
+            ),
+            &[],
+        )?;
     }
-    let new_months = landing.new_months(existing);
     if !new_months.is_empty() {
         step.batch(
             "indexing and attaching new partitions",
-            &landing.attach_sql(&new_months),
+            &landing.attach_sql(new_months),
         )?;
     }
     Ok(())
