@@ -1149,6 +1149,32 @@ fn accept_records_who_and_why_once_and_refuses_loads_without_rows() {
     assert_eq!(again["accepted_by"], "alice");
     assert_eq!(again["reason"], "vendor confirmed 1003");
 
+    // status shows the acceptance under its load, and only there.
+    let table = stdout(&db.salesflow_ok(&["status"], 0));
+    let accepted_line = table
+        .lines()
+        .position(|line| line.contains("accepted at the quality gate"))
+        .unwrap_or_else(|| panic!("no acceptance in\n{table}"));
+    let lines: Vec<&str> = table.lines().collect();
+    assert!(
+        lines[accepted_line - 1]
+            .trim_start()
+            .starts_with("1  succeeded")
+            && lines[accepted_line].contains(" by alice: vendor confirmed 1003"),
+        "{table}"
+    );
+    assert_eq!(
+        table.matches("accepted at the quality gate").count(),
+        1,
+        "{table}"
+    );
+    let ledger: serde_json::Value =
+        serde_json::from_slice(&db.salesflow_ok(&["status", "--json"], 0).stdout).unwrap();
+    assert_eq!(ledger[1]["load_id"], 1);
+    assert_eq!(ledger[1]["acceptance"]["accepted_by"], "alice");
+    assert_eq!(ledger[1]["acceptance"]["reason"], "vendor confirmed 1003");
+    assert_eq!(ledger[0]["acceptance"], serde_json::Value::Null);
+
     // Loads that wrote no rows, unknown loads and empty reasons are usage errors (exit 2).
     for (args, expected) in [
         (

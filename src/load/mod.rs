@@ -452,8 +452,12 @@ impl Warehouse {
                         rows_loaded, rows_updated, rows_unchanged, rows_duplicate, rows_rejected,
                         to_char(started_at at time zone 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'),
                         extract(epoch from coalesce(finished_at, clock_timestamp()) - started_at)::float8,
-                        error
-                 from salesflow.loads order by load_id desc limit $1",
+                        error,
+                        to_char(a.accepted_at at time zone 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'),
+                        a.accepted_by, a.reason
+                 from salesflow.loads
+                 left join salesflow.load_acceptances a using (load_id)
+                 order by load_id desc limit $1",
                 &[&limit],
             )
             .map_err(|source| LoadError::database("reading the load ledger", source))?;
@@ -476,6 +480,13 @@ impl Warehouse {
                 started_at: row.get(11),
                 seconds: row.get(12),
                 error: row.get(13),
+                acceptance: row
+                    .get::<_, Option<String>>(14)
+                    .map(|accepted_at| LoadAcceptance {
+                        accepted_at,
+                        accepted_by: row.get(15),
+                        reason: row.get(16),
+                    }),
             })
             .collect())
     }
@@ -605,6 +616,17 @@ pub struct LedgerRow {
     pub started_at: String,
     pub seconds: f64,
     pub error: Option<String>,
+    /// Set when an operator accepted the load at the quality gate (`salesflow accept`).
+    pub acceptance: Option<LoadAcceptance>,
+}
+
+/// Who accepted a load at the quality gate, when and why.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct LoadAcceptance {
+    /// ISO 8601 in UTC.
+    pub accepted_at: String,
+    pub accepted_by: String,
+    pub reason: String,
 }
 
 fn mark_abandoned(client: &mut Client) -> Result<u64, LoadError> {

@@ -4,8 +4,8 @@ use salesflow::report::Counts;
 
 use crate::{DatabaseArgs, exit};
 
-/// Show recent loads from the ledger (salesflow.loads), newest first. Loads whose
-/// process died are marked failed first.
+/// Show recent loads from the ledger (salesflow.loads), newest first, with their errors
+/// and acceptances (`salesflow accept`). Loads whose process died are marked failed first.
 #[derive(clap::Args)]
 pub struct Args {
     #[command(flatten)]
@@ -74,6 +74,12 @@ pub fn run(args: Args) -> anyhow::Result<u8> {
         );
         if let Some(error) = &load.error {
             println!("{:>6}  error: {error}", "");
+        }
+        if let Some(accepted) = &load.acceptance {
+            println!(
+                "{:>6}  accepted at the quality gate {} by {}: {}",
+                "", accepted.accepted_at, accepted.accepted_by, accepted.reason
+            );
         }
     }
     Ok(exit::OK)
