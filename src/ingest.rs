@@ -113,10 +113,10 @@ impl<'a> FileRows<'a> {
     }
 }
 
-impl RowSource for FileRows<'_> {
-    type Error = InputError;
-
-    fn next_row(&mut self, rows: &mut RowWriter) -> Result<bool, InputError> {
+impl FileRows<'_> {
+    /// Reads, cleans and tallies the next row; encodes it for COPY into `rows` when given
+    /// (`salesflow check` copies nothing). False at the end of the file.
+    fn read_row(&mut self, rows: Option<&mut RowWriter>) -> Result<bool, InputError> {
         let item = match self.reader.next_item() {
             Ok(Some(item)) => item,
             Ok(None) => {
@@ -162,21 +162,33 @@ impl RowSource for FileRows<'_> {
                     let _ = write!(self.code, "{flag}");
                     tally(&mut self.tallies.flags, &self.code);
                 }
-                rows.sale(line, &sale);
+                if let Some(rows) = rows {
+                    rows.sale(line, &sale);
+                }
             }
             Err(reject) => {
                 streamed.rows_rejected += 1;
                 for reason in &reject.reasons {
                     tally(&mut self.tallies.reject_reasons, reason);
                 }
-                let raw = match &item {
-                    Item::Record(record) => record.raw,
-                    Item::Unframed { raw, .. } => raw,
-                };
-                rows.reject(line, raw, &reject);
+                if let Some(rows) = rows {
+                    let raw = match &item {
+                        Item::Record(record) => record.raw,
+                        Item::Unframed { raw, .. } => raw,
+                    };
+                    rows.reject(line, raw, &reject);
+                }
             }
         }
         Ok(true)
+    }
+}
+
+impl RowSource for FileRows<'_> {
+    type Error = InputError;
+
+    fn next_row(&mut self, rows: &mut RowWriter) -> Result<bool, InputError> {
+        self.read_row(Some(rows))
     }
 
     fn streamed(&self) -> Streamed {
@@ -192,8 +204,7 @@ fn read_all(
     progress: Progress<'_>,
 ) -> Result<Streamed, InputError> {
     let mut rows = FileRows::open(contract, path, tallies, progress)?;
-    let mut writer = RowWriter::default();
-    while rows.next_row(&mut writer)? {}
+    while rows.read_row(None)? {}
     Ok(rows.streamed())
 }
 
