@@ -801,6 +801,18 @@ fn assert_new_partition_is_complete(db: &TestDb, partition: &str) {
         "{partition}: the bounds check that spared the attach its scan is dropped"
     );
     assert_eq!(
+        db.count(&format!(
+            "select count(*) from pg_attribute p
+             join pg_attribute s on s.attrelid = 'raw.sales'::regclass and s.attname = p.attname
+             left join pg_attrdef pd on pd.adrelid = p.attrelid and pd.adnum = p.attnum
+             left join pg_attrdef sd on sd.adrelid = s.attrelid and sd.adnum = s.attnum
+             where p.attrelid = 'raw.{partition}'::regclass and p.attnum > 0
+               and pg_get_expr(pd.adbin, pd.adrelid) is distinct from pg_get_expr(sd.adbin, sd.adrelid)"
+        )),
+        0,
+        "{partition}: the landing's defaults (this load's id and time) are gone"
+    );
+    assert_eq!(
         db.count("select count(*) from pg_tables where tablename like 'sales_landing%'"),
         0,
         "the landing table is gone"
