@@ -620,10 +620,18 @@ fn concurrent_loads_of_one_file_load_it_once() {
 fn a_load_waiting_for_another_says_so_and_the_ledger_keeps_absolute_paths() {
     let db = TestDb::new("lock_wait");
     db.salesflow_ok(&["status"], 0); // creates the schema
-    // Stand in for another load: hold the load lock (class "SFLW", object 1).
+    // Stand in for another load: hold the load lock (class "SFLW", object 1), with its
+    // running ledger row.
     let mut holder = db.client();
     holder
         .execute("select pg_advisory_lock(1397115991, 1)", &[])
+        .unwrap();
+    holder
+        .execute(
+            "insert into salesflow.loads (source_path, file_sha256, file_bytes, status)
+             values ('/landing/other.csv', 'ab', 2, 'running')",
+            &[],
+        )
         .unwrap();
     let fixtures = fixture_path("base.csv").parent().unwrap().to_path_buf();
     let child = salesflow_command(&["ingest", "base.csv"])
@@ -650,12 +658,17 @@ fn a_load_waiting_for_another_says_so_and_the_ledger_keeps_absolute_paths() {
         .unwrap();
     let output = child.wait_with_output().unwrap();
     assert!(output.status.success(), "{}", stderr(&output));
+    // The wait names the load it waits for.
+    let waiting = stderr(&output)
+        .lines()
+        .find(|line| line.contains("waiting for another load to finish"))
+        .map(str::to_owned)
+        .unwrap_or_else(|| panic!("no wait in\n{}", stderr(&output)));
     assert!(
-        stderr(&output).contains("waiting for another load to finish"),
-        "{}",
-        stderr(&output)
+        waiting.contains("load_id=1") && waiting.contains("path=\"/landing/other.csv\""),
+        "{waiting}"
     );
-    let source_path: String = db.value("select source_path from salesflow.loads");
+    let source_path: String = db.value("select source_path from salesflow.loads where load_id = 2");
     assert_eq!(
         source_path,
         fixtures.join("base.csv").to_str().unwrap(),
