@@ -261,6 +261,7 @@ pub fn ingest_file(
         source_path: &source_path,
         sha256: &digest.sha256,
         bytes: digest.bytes,
+        modified: digest.modified,
         force: options.force,
         dry_run: options.dry_run,
         max_reject_rate: options.max_reject_rate,

@@ -19,6 +19,7 @@ use std::io::{self, BufRead, BufReader, Read};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::SystemTime;
 
 use sha2::{Digest, Sha256};
 
@@ -103,11 +104,15 @@ fn is_csv_name(path: &Path) -> bool {
 pub struct FileDigest {
     pub sha256: String,
     pub bytes: u64,
+    /// When the file was last modified, read before hashing: a write during the hashing
+    /// leaves a later time on the file than the ledger keeps.
+    pub modified: Option<SystemTime>,
 }
 
 /// Hashes a file (its bytes as stored, compressed or not).
 pub fn digest_file(path: &Path) -> io::Result<FileDigest> {
     let mut file = File::open(path)?;
+    let modified = file.metadata()?.modified().ok();
     let mut hasher = Sha256::new();
     let mut buffer = vec![0u8; 1 << 20];
     let mut bytes = 0u64;
@@ -122,6 +127,7 @@ pub fn digest_file(path: &Path) -> io::Result<FileDigest> {
     Ok(FileDigest {
         sha256: hex::encode(hasher.finalize()),
         bytes,
+        modified,
     })
 }
 

@@ -33,6 +33,22 @@ fn reference_file_lands_with_every_row_accounted_for() {
     let report = json_report(&report_path);
     assert_eq!(report_counts(&report["files"][0]), [1005, 1004, 0, 0, 0, 1]);
     assert_eq!(db.ledger(1), ("succeeded".into(), [1005, 1004, 0, 0, 0, 1]));
+    // The file's modification time, to the microsecond (what the orchestrator compares).
+    let modified = std::fs::metadata(reference_csv())
+        .unwrap()
+        .modified()
+        .unwrap();
+    let micros = modified
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_micros() as i64;
+    assert_eq!(
+        db.value::<i64>(
+            "select (extract(epoch from file_modified_at) * 1000000)::bigint
+             from salesflow.loads where load_id = 1"
+        ),
+        micros
+    );
 
     assert_eq!(db.count("select count(*) from raw.sales"), 1004);
     assert_eq!(db.count("select count(*) from raw.sale_keys"), 1004);
@@ -55,7 +71,7 @@ fn reference_file_lands_with_every_row_accounted_for() {
     assert!(reject.get::<_, String>(4).contains("got -1"));
     assert_eq!(
         db.value::<i32>("select max(version) from salesflow.schema_migrations"),
-        5
+        6
     );
 
     let mut sale = |id: i64| {
@@ -1101,7 +1117,8 @@ fn a_schema_version_1_database_is_migrated_on_the_next_ingest() {
             (2, "reject fields".into()),
             (3, "reject currency".into()),
             (4, "publications".into()),
-            (5, "load acceptances".into())
+            (5, "load acceptances".into()),
+            (6, "file modification time".into())
         ]
     );
     // The old reject is kept, with NULL fields; the new load's reject has its fields.
@@ -1131,7 +1148,7 @@ fn a_schema_version_1_database_is_migrated_on_the_next_ingest() {
     db.salesflow_ok(&["status"], 0);
     assert_eq!(
         db.count("select count(*) from salesflow.schema_migrations"),
-        5
+        6
     );
 }
 

@@ -17,7 +17,9 @@ Design choices
 * **Discovery is cheap and idempotent.** It lists ``*.csv`` / ``*.csv.gz`` in the landing
   directory (dot files and partial names such as ``x.csv.part`` are ignored: writers should
   write elsewhere and ``rename`` into the landing directory), hashes them and drops those whose
-  sha256 already has a ``succeeded`` row in ``salesflow.loads``. Files are never moved or
+  sha256 already has a ``succeeded`` row in ``salesflow.loads``. A file whose path, size and
+  modification time are those of a succeeded load is dropped without hashing (the quick check
+  of rsync and make): a run hashes only new or changed files. Files are never moved or
   deleted: the ledger is the single source of truth for "already loaded", so a file re-sent
   under a new name is skipped and a file that failed is retried by the next run. No new file
   means zero mapped ``ingest`` instances: every later task is skipped and the run succeeds
@@ -339,6 +341,12 @@ def _sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
+def _modified_at(stat: os.stat_result):
+    """The modification time as the ledger keeps it: a UTC timestamp, to the microsecond
+    (truncated, as the binary stores it)."""
+    return datetime.fromtimestamp(0, UTC) + timedelta(microseconds=stat.st_mtime_ns // 1000)
+
+
 def _password(url: str) -> str:
     from urllib.parse import unquote, urlsplit
 
@@ -403,7 +411,13 @@ def _dbt_layer(layer: str) -> None:
 
 
 def discover(landing: Path) -> list[dict]:
-    """Files in `landing` whose sha256 has no succeeded load in the ledger, oldest name first."""
+    """Files in `landing` whose sha256 has no succeeded load in the ledger, oldest name first.
+
+    A file whose path, size and modification time are those of a succeeded load is not hashed
+    again (the ledger's ``file_modified_at``): loaded files stay in the landing directory, and
+    hashing all of them on every run would grow with it. Any write changes the modification
+    time, and such a file is hashed and judged by its content as before.
+    """
     if not landing.is_dir():
         _fail(f"landing directory {landing} does not exist (set SALESFLOW_LANDING_DIR)")
     candidates = sorted(
@@ -413,28 +427,49 @@ def discover(landing: Path) -> list[dict]:
         and not p.name.startswith(".")
         and p.name.lower().endswith((".csv", ".csv.gz"))
     )
-    files, seen = [], {}
-    for path in candidates:
-        sha = _sha256(path)
-        if sha in seen:
-            log.info("%s has the same content as %s: loading it once", path.name, seen[sha])
-            continue
-        seen[sha] = path.name
-        files.append(
-            {
-                "path": str(path.resolve()),
-                "name": path.name,
-                "sha256": sha,
-                "bytes": path.stat().st_size,
-            }
-        )
-    log.info("%d candidate file(s) in %s", len(files), landing)
-    if not files:
+    if not candidates:
+        log.info("0 candidate file(s) in %s", landing)
         return []
 
     import psycopg
 
     with _connect(_database_url()) as conn:
+        stats = {path: path.stat() for path in candidates}
+        try:
+            rows = conn.execute(
+                "select source_path, file_bytes, file_modified_at from salesflow.loads "
+                "where status = 'succeeded' and file_modified_at is not null "
+                "and source_path = any(%s)",
+                [[str(path.resolve()) for path in candidates]],
+            ).fetchall()
+        except psycopg.errors.UndefinedTable:
+            rows = []  # a fresh database: the binary creates the ledger on its first load
+        except psycopg.errors.UndefinedColumn:
+            rows = []  # a ledger older than schema version 6: every file is hashed
+        unchanged = {(path, size, modified) for path, size, modified in rows}
+
+        files, seen = [], {}
+        for path in candidates:
+            stat = stats[path]
+            if (str(path.resolve()), stat.st_size, _modified_at(stat)) in unchanged:
+                log.info("already loaded (ledger), unchanged since: %s", path.name)
+                continue
+            sha = _sha256(path)
+            if sha in seen:
+                log.info("%s has the same content as %s: loading it once", path.name, seen[sha])
+                continue
+            seen[sha] = path.name
+            files.append(
+                {
+                    "path": str(path.resolve()),
+                    "name": path.name,
+                    "sha256": sha,
+                    "bytes": stat.st_size,
+                }
+            )
+        log.info("%d candidate file(s) to check by content in %s", len(files), landing)
+        if not files:
+            return []
         try:
             rows = conn.execute(
                 "select distinct file_sha256 from salesflow.loads "
@@ -442,7 +477,7 @@ def discover(landing: Path) -> list[dict]:
                 [[f["sha256"] for f in files]],
             ).fetchall()
         except psycopg.errors.UndefinedTable:
-            rows = []  # a fresh database: the binary creates the ledger on its first load
+            rows = []
     loaded = {r[0].lower() for r in rows}
     new = [f for f in files if f["sha256"] not in loaded]
     for f in files:

@@ -296,6 +296,52 @@ def test_discover_lists_new_files_only(tmp_path, monkeypatch, make_database, use
     assert [f["name"] for f in sp.discover(landing)] == ["b.csv"]
 
 
+def test_discover_does_not_hash_again_a_loaded_file_that_did_not_change(
+    tmp_path, monkeypatch, make_database, use_database
+):
+    import os
+
+    import psycopg
+    import sales_pipeline as sp
+
+    url = use_database(make_database())
+    migrate_ledger(url)
+    landing = tmp_path / "landing"
+    landing.mkdir()
+    loaded, other = landing / "loaded.csv", landing / "other.csv"
+    loaded.write_text("SaleID\n1\n")
+    other.write_text("SaleID\n2\n")
+    os.utime(loaded, ns=(1_700_000_000_123_456_789, 1_700_000_000_123_456_789))
+    # The ledger row as the binary writes it: the resolved path, the size, and the
+    # modification time truncated to the microsecond.
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute(
+            "insert into salesflow.loads (source_path, file_sha256, file_bytes, file_modified_at,"
+            " status) values (%s, %s, %s, to_timestamp(1700000000) + interval '123456 microseconds',"
+            " 'succeeded')",
+            [str(loaded.resolve()), sp._sha256(loaded), loaded.stat().st_size],
+        )
+    hashed = []
+    real_sha256 = sp._sha256
+    monkeypatch.setattr(sp, "_sha256", lambda path: hashed.append(path.name) or real_sha256(path))
+
+    assert [f["name"] for f in sp.discover(landing)] == ["other.csv"]
+    assert hashed == ["other.csv"]
+
+    # Touched: hashed again, and still skipped by its content.
+    hashed.clear()
+    os.utime(loaded, ns=(1_700_000_001_000_000_000, 1_700_000_001_000_000_000))
+    assert [f["name"] for f in sp.discover(landing)] == ["other.csv"]
+    assert hashed == ["loaded.csv", "other.csv"]
+
+    # Rewritten with other bytes of the same size: the write moves its modification time, so
+    # it is hashed, and it is new.
+    hashed.clear()
+    loaded.write_text("SaleID\n9\n")
+    assert [f["name"] for f in sp.discover(landing)] == ["loaded.csv", "other.csv"]
+    assert hashed == ["loaded.csv", "other.csv"]
+
+
 def test_a_refused_connection_fails_at_once_and_a_down_server_is_retried(
     tmp_path, server_url, use_database
 ):

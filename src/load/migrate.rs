@@ -37,6 +37,11 @@ const MIGRATIONS: &[(i32, &str, &str)] = &[
         "load acceptances",
         include_str!("../../migrations/0005_load_acceptances.sql"),
     ),
+    (
+        6,
+        "file modification time",
+        include_str!("../../migrations/0006_file_modified_at.sql"),
+    ),
 ];
 
 /// Brings the schema up to date; returns how many migrations were applied.

@@ -16,6 +16,7 @@ mod migrate;
 
 use std::fmt;
 use std::str::FromStr;
+use std::time::SystemTime;
 
 use chrono::{Datelike, NaiveDate};
 use postgres::{Client, NoTls, Transaction};
@@ -282,6 +283,8 @@ pub struct LoadRequest<'a> {
     pub source_path: &'a str,
     pub sha256: &'a str,
     pub bytes: u64,
+    /// When the file was last modified (`salesflow.loads.file_modified_at`).
+    pub modified: Option<SystemTime>,
     /// Load even if a load of the same bytes already succeeded.
     pub force: bool,
     /// Do everything in a transaction that is rolled back; write no ledger row.
@@ -671,13 +674,15 @@ impl<'r> Ledger<'r> {
         let finished = if status == "running" { None } else { Some(()) };
         Ok(client
             .query_one(
-                "insert into salesflow.loads (source_path, file_sha256, file_bytes, status, finished_at)
-                 values ($1, $2, $3, $4, case when $5 then clock_timestamp() end)
+                "insert into salesflow.loads
+                   (source_path, file_sha256, file_bytes, file_modified_at, status, finished_at)
+                 values ($1, $2, $3, $4, $5, case when $6 then clock_timestamp() end)
                  returning load_id",
                 &[
                     &self.request.source_path,
                     &self.request.sha256,
                     &(self.request.bytes as i64),
+                    &self.request.modified,
                     &status,
                     &finished.is_some(),
                 ],
