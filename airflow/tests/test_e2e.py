@@ -3,7 +3,7 @@ the real salesflow binary and the real dbt project, against a fresh database on 
 DATABASE_URL. The runs build on each other and run in file order:
 
 1. landing = the reference CSV + a second file -> both loaded, marts built, Asset published;
-2. no new file -> nothing ingested, nothing rebuilt, the run succeeds;
+2. no new file -> nothing hashed, nothing ingested, nothing rebuilt, the run succeeds;
 3. a file with 30 % rejects -> loaded and built, the quality gate fails the run, the Asset is
    not published, and the warehouse stays consistent with raw.sales;
 4. a clean file -> its run fails at the gate on the unaccepted load of run 3; a run with a
@@ -260,6 +260,8 @@ def test_second_run_without_new_files_does_nothing(run_dag, landing, warehouse):
         )
     }, tail(output)
     assert ledger(warehouse) == loads_before  # not even a "skipped" ledger row: nothing was run
+    # Both files were recognised by path, size and modification time, without being read.
+    assert output.count("already loaded (ledger), unchanged since:") == 2, tail(output)
     assert warehouse_totals(warehouse) == totals_before
     assert asset_events() == events_before
 
