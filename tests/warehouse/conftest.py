@@ -55,7 +55,7 @@ class Warehouse:
     def __init__(self, url: str):
         self.url = url
 
-    def _env(self) -> dict[str, str]:
+    def env(self) -> dict[str, str]:
         env = {
             k: v
             for k, v in os.environ.items()
@@ -67,7 +67,7 @@ class Warehouse:
     def ingest(self, *files: Path) -> subprocess.CompletedProcess:
         proc = subprocess.run(
             [str(_salesflow_bin()), "ingest", *map(str, files)],
-            env=self._env(),
+            env=self.env(),
             capture_output=True,
             text=True,
             timeout=600,
@@ -79,7 +79,7 @@ class Warehouse:
 
     def dbt(self, *args: str, expect_ok: bool = True) -> subprocess.CompletedProcess:
         proc = subprocess.run(
-            [str(DBT), *args], env=self._env(), capture_output=True, text=True, timeout=900
+            [str(DBT), *args], env=self.env(), capture_output=True, text=True, timeout=900
         )
         if expect_ok:
             assert proc.returncode == 0, (
