@@ -341,7 +341,7 @@ def _sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
-def _modified_at(stat: os.stat_result):
+def _modified_at(stat: os.stat_result) -> datetime:
     """The modification time as the ledger keeps it: a UTC timestamp, to the microsecond
     (truncated, as the binary stores it)."""
     return datetime.fromtimestamp(0, UTC) + timedelta(microseconds=stat.st_mtime_ns // 1000)
