@@ -439,9 +439,11 @@ impl Warehouse {
             source_path: load.get(1),
             rows_read: load.get::<_, i64>(2) as u64,
             rows_rejected: load.get::<_, i64>(3) as u64,
-            accepted_at: accepted.get(0),
-            accepted_by: accepted.get(1),
-            reason: accepted.get(2),
+            accepted: LoadAcceptance {
+                accepted_at: accepted.get(0),
+                accepted_by: accepted.get(1),
+                reason: accepted.get(2),
+            },
             new: inserted.is_some(),
         })
     }
@@ -599,9 +601,8 @@ pub struct Acceptance {
     pub source_path: String,
     pub rows_read: u64,
     pub rows_rejected: u64,
-    pub accepted_at: String,
-    pub accepted_by: String,
-    pub reason: String,
+    #[serde(flatten)]
+    pub accepted: LoadAcceptance,
     /// False when the load had been accepted before: that acceptance stands.
     pub new: bool,
 }

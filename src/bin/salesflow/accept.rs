@@ -51,9 +51,9 @@ pub fn run(args: Args) -> anyhow::Result<u8> {
         acceptance.source_path,
         acceptance.rows_rejected,
         acceptance.rows_read,
-        acceptance.accepted_by,
-        acceptance.accepted_at,
-        acceptance.reason
+        acceptance.accepted.accepted_by,
+        acceptance.accepted.accepted_at,
+        acceptance.accepted.reason
     );
     Ok(exit::OK)
 }
