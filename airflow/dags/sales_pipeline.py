@@ -433,25 +433,26 @@ def discover(landing: Path) -> list[dict]:
 
     import psycopg
 
+    resolved = {path: str(path.resolve()) for path in candidates}
     with _connect(_database_url()) as conn:
-        stats = {path: path.stat() for path in candidates}
+        has_ledger = True
         try:
             rows = conn.execute(
                 "select source_path, file_bytes, file_modified_at from salesflow.loads "
                 "where status = 'succeeded' and file_modified_at is not null "
                 "and source_path = any(%s)",
-                [[str(path.resolve()) for path in candidates]],
+                [list(resolved.values())],
             ).fetchall()
         except psycopg.errors.UndefinedTable:
-            rows = []  # a fresh database: the binary creates the ledger on its first load
+            has_ledger, rows = False, []  # a fresh database: the binary creates the ledger
         except psycopg.errors.UndefinedColumn:
             rows = []  # a ledger older than schema version 6: every file is hashed
         unchanged = {(path, size, modified) for path, size, modified in rows}
 
         files, seen = [], {}
         for path in candidates:
-            stat = stats[path]
-            if (str(path.resolve()), stat.st_size, _modified_at(stat)) in unchanged:
+            stat = path.stat()
+            if (resolved[path], stat.st_size, _modified_at(stat)) in unchanged:
                 log.info("already loaded (ledger), unchanged since: %s", path.name)
                 continue
             sha = _sha256(path)
@@ -461,7 +462,7 @@ def discover(landing: Path) -> list[dict]:
             seen[sha] = path.name
             files.append(
                 {
-                    "path": str(path.resolve()),
+                    "path": resolved[path],
                     "name": path.name,
                     "sha256": sha,
                     "bytes": stat.st_size,
@@ -470,14 +471,13 @@ def discover(landing: Path) -> list[dict]:
         log.info("%d candidate file(s) to check by content in %s", len(files), landing)
         if not files:
             return []
-        try:
+        rows = []
+        if has_ledger:
             rows = conn.execute(
                 "select distinct file_sha256 from salesflow.loads "
                 "where status = 'succeeded' and file_sha256 = any(%s)",
                 [[f["sha256"] for f in files]],
             ).fetchall()
-        except psycopg.errors.UndefinedTable:
-            rows = []
     loaded = {r[0].lower() for r in rows}
     new = [f for f in files if f["sha256"] not in loaded]
     for f in files:
