@@ -13,7 +13,8 @@ use std::time::Instant;
 use crate::clean::{Cleaner, Reject};
 use crate::contract::{Contract, HeaderError};
 use crate::load::{
-    InputFailed, LoadError, LoadOutcome, LoadRequest, RowSource, RowWriter, Streamed, Warehouse,
+    InputFailed, InputProblem, LoadError, LoadOutcome, LoadRequest, RowSource, RowWriter, Streamed,
+    Warehouse,
 };
 use crate::read::{self, Header, Item, RecordReader};
 use crate::report::{Counts, FileReport, FileStatus};
@@ -318,21 +319,27 @@ pub fn ingest_file(
 
 /// A file that is not a sales feed (empty, without the contract's columns, a corrupt or
 /// truncated gzip) is invalid: reading it again cannot help. One that could not be read
-/// for another reason (permissions, an I/O error) failed.
-fn record_input_error(report: &mut FileReport, error: &InputError) {
-    report.status = match error {
-        InputError::Header(_) => FileStatus::Invalid,
-        InputError::Read { cause, .. }
-            if matches!(
+/// for another reason (permissions, an I/O error) failed, and may pass when retried.
+impl InputProblem for InputError {
+    fn is_invalid_file(&self) -> bool {
+        match self {
+            InputError::Header(_) => true,
+            InputError::Read { cause, .. } => matches!(
                 cause.kind(),
                 io::ErrorKind::InvalidData
                     | io::ErrorKind::InvalidInput
                     | io::ErrorKind::UnexpectedEof
-            ) =>
-        {
-            FileStatus::Invalid
+            ),
+            InputError::Open(_) => false,
         }
-        _ => FileStatus::Failed,
+    }
+}
+
+fn record_input_error(report: &mut FileReport, error: &InputError) {
+    report.status = if error.is_invalid_file() {
+        FileStatus::Invalid
+    } else {
+        FileStatus::Failed
     };
     report.error = Some(error.to_string());
 }

@@ -215,15 +215,23 @@ fn generate_is_deterministic_per_seed_and_can_compress() {
 fn status_lists_recent_loads() {
     let db = TestDb::new("status");
     db.salesflow_ok(&["ingest", &fixture("base.csv")], 0);
+    db.salesflow_ok(&["ingest", &fixture("empty.csv")], 3);
     let output = db.salesflow_ok(&["status"], 0);
     let text = stdout(&output);
     assert!(text.contains("succeeded"), "{text}");
     assert!(text.contains("base.csv"), "{text}");
+    // A failure shows its class: this one fails again on the same bytes.
+    assert!(
+        text.contains("error (invalid_file): the file has no header row (empty file)"),
+        "{text}"
+    );
     let json = db.salesflow_ok(&["status", "--json"], 0);
     let loads: serde_json::Value = serde_json::from_slice(&json.stdout).unwrap();
-    assert_eq!(loads[0]["counts"]["loaded"], 3);
+    assert_eq!(loads[0]["failure"], "invalid_file");
+    assert_eq!(loads[1]["counts"]["loaded"], 3);
+    assert_eq!(loads[1]["failure"], serde_json::Value::Null);
     // ISO 8601 in UTC, e.g. 2026-11-26T08:00:31Z: unambiguous wherever it is read.
-    let started = loads[0]["started_at"].as_str().unwrap();
+    let started = loads[1]["started_at"].as_str().unwrap();
     let started_at = chrono::NaiveDateTime::parse_from_str(started, "%Y-%m-%dT%H:%M:%SZ");
     assert!(started_at.is_ok(), "{started}");
     let age = chrono::Utc::now().naive_utc() - started_at.unwrap();

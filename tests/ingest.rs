@@ -71,7 +71,7 @@ fn reference_file_lands_with_every_row_accounted_for() {
     assert!(reject.get::<_, String>(4).contains("got -1"));
     assert_eq!(
         db.value::<i32>("select max(version) from salesflow.schema_migrations"),
-        6
+        7
     );
 
     let mut sale = |id: i64| {
@@ -395,6 +395,9 @@ fn corrupt_and_truncated_gzip_files_are_invalid_and_count_nothing() {
     }
     assert_eq!(db.count("select count(*) from raw.sales"), 0);
     assert_eq!(db.ledger(1).0, "failed");
+    // The ledger tells programs that these bytes fail again: the orchestrator holds them.
+    let invalid = Some("invalid_file".to_string());
+    assert_eq!(db.failures(), [invalid.clone(), invalid]);
 }
 
 #[test]
@@ -441,6 +444,11 @@ fn empty_and_foreign_files_fail_clearly_without_stopping_the_others() {
         vec!["failed", "succeeded", "failed", "failed", "succeeded"]
     );
     assert_eq!(db.ledger(2).1, [0; 6]);
+    let invalid = Some("invalid_file".to_string());
+    assert_eq!(
+        db.failures(),
+        [invalid.clone(), None, invalid.clone(), invalid, None]
+    );
     assert_eq!(db.count("select count(*) from raw.sales"), 3);
 }
 
@@ -489,6 +497,7 @@ fn reject_rate_over_the_limit_rolls_the_file_back() {
         stdout(&output)
     );
     assert_eq!(db.ledger(1), ("failed".into(), [6, 3, 0, 0, 0, 3]));
+    assert_eq!(db.failures(), [Some("reject_rate_exceeded".to_string())]);
     let error: String = db.value("select error from salesflow.loads");
     assert!(
         error.contains("50.00% is over the limit of 20.00%"),
@@ -737,6 +746,8 @@ fn killed_load_leaves_nothing_and_the_rerun_loads_once() {
     assert!(stdout(&status).contains("abandoned"), "{}", stdout(&status));
     db.salesflow_ok(&["ingest", path], 0);
     assert_eq!(db.ledger(1).0, "failed");
+    // A killed loader is no verdict on the file: a retry may pass.
+    assert_eq!(db.failures(), [Some("error".to_string()), None]);
     assert_eq!(
         db.ledger(2),
         ("succeeded".into(), [1_000_000, 1_000_000, 0, 0, 0, 0])
@@ -1118,7 +1129,8 @@ fn a_schema_version_1_database_is_migrated_on_the_next_ingest() {
             (3, "reject currency".into()),
             (4, "publications".into()),
             (5, "load acceptances".into()),
-            (6, "file modification time".into())
+            (6, "file modification time".into()),
+            (7, "load failure class".into())
         ]
     );
     // The old reject is kept, with NULL fields; the new load's reject has its fields.
@@ -1148,7 +1160,7 @@ fn a_schema_version_1_database_is_migrated_on_the_next_ingest() {
     db.salesflow_ok(&["status"], 0);
     assert_eq!(
         db.count("select count(*) from salesflow.schema_migrations"),
-        6
+        7
     );
 }
 

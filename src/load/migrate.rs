@@ -42,6 +42,11 @@ const MIGRATIONS: &[(i32, &str, &str)] = &[
         "file modification time",
         include_str!("../../migrations/0006_file_modified_at.sql"),
     ),
+    (
+        7,
+        "load failure class",
+        include_str!("../../migrations/0007_load_failure.sql"),
+    ),
 ];
 
 /// Brings the schema up to date; returns how many migrations were applied.

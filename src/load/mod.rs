@@ -321,12 +321,41 @@ pub struct InputFailed<E> {
     pub error: E,
 }
 
+/// An error of a load's input, which knows whether loading the same bytes again can pass.
+pub trait InputProblem: fmt::Display {
+    /// True when the bytes themselves are at fault (not a sales feed, a corrupt gzip): the
+    /// same file fails the same way every time.
+    fn is_invalid_file(&self) -> bool;
+}
+
+/// Why a load failed, as the ledger's `failure` column keeps it for programs (the
+/// orchestrator does not retry the same bytes after a failure that would repeat).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Failure {
+    /// Not a sales feed: the same bytes fail again.
+    InvalidFile,
+    /// Rolled back over the reject limit: the same bytes fail again under that limit.
+    RejectRateExceeded,
+    /// Anything else (I/O, the database, a loader that died): a retry may pass.
+    Error,
+}
+
+impl Failure {
+    fn ledger_code(self) -> &'static str {
+        match self {
+            Failure::InvalidFile => "invalid_file",
+            Failure::RejectRateExceeded => "reject_rate_exceeded",
+            Failure::Error => "error",
+        }
+    }
+}
+
 /// A file's rows, pulled one at a time by the loader. Pulled, not pushed: the loader
 /// sends each row to the table it belongs to, and starting a new month's table or
 /// flushing rejects means pausing the COPY stream in between, which only the holder of
 /// the transaction can do.
 pub trait RowSource {
-    type Error;
+    type Error: InputProblem;
     /// Encodes the next row into `rows`; false after the last row.
     fn next_row(&mut self, rows: &mut RowWriter) -> Result<bool, Self::Error>;
     /// What was learned about the rows, once they are all read.
@@ -459,7 +488,7 @@ impl Warehouse {
                         extract(epoch from coalesce(finished_at, clock_timestamp()) - started_at)::float8,
                         error,
                         to_char(a.accepted_at at time zone 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'),
-                        a.accepted_by, a.reason
+                        a.accepted_by, a.reason, failure
                  from salesflow.loads
                  left join salesflow.load_acceptances a using (load_id)
                  order by load_id desc limit $1",
@@ -485,6 +514,7 @@ impl Warehouse {
                 started_at: row.get(11),
                 seconds: row.get(12),
                 error: row.get(13),
+                failure: row.get(17),
                 acceptance: row
                     .get::<_, Option<String>>(14)
                     .map(|accepted_at| LoadAcceptance {
@@ -502,7 +532,7 @@ impl Warehouse {
     /// The outer error is the database's; the inner one is the input's (from `open` or
     /// the rows), after which the transaction is rolled back and the ledger row marked
     /// failed.
-    pub fn load_file<E: fmt::Display, S: RowSource<Error = E>>(
+    pub fn load_file<E: InputProblem, S: RowSource<Error = E>>(
         &mut self,
         request: &LoadRequest<'_>,
         open: impl FnOnce() -> Result<S, E>,
@@ -516,7 +546,7 @@ impl Warehouse {
         Ok(result)
     }
 
-    fn load_file_locked<E: fmt::Display, S: RowSource<Error = E>>(
+    fn load_file_locked<E: InputProblem, S: RowSource<Error = E>>(
         &mut self,
         request: &LoadRequest<'_>,
         open: impl FnOnce() -> Result<S, E>,
@@ -551,14 +581,29 @@ impl Warehouse {
         match (&merged, load_id) {
             (Ok(Ok(_)), _) | (_, None) => {}
             (Ok(Err(input_error)), Some(load_id)) => {
-                Ledger::fail(&mut self.client, load_id, None, &input_error.to_string())
-                    .map_err(db("writing the load ledger"))?;
+                let failure = if input_error.is_invalid_file() {
+                    Failure::InvalidFile
+                } else {
+                    Failure::Error
+                };
+                Ledger::fail(
+                    &mut self.client,
+                    load_id,
+                    failure,
+                    None,
+                    &input_error.to_string(),
+                )
+                .map_err(db("writing the load ledger"))?;
             }
             (Err(error), Some(load_id)) => {
                 // The connection may be gone; the next loader then marks it failed.
-                if let Err(ledger_error) =
-                    Ledger::fail(&mut self.client, load_id, None, &error.to_string())
-                {
+                if let Err(ledger_error) = Ledger::fail(
+                    &mut self.client,
+                    load_id,
+                    Failure::Error,
+                    None,
+                    &error.to_string(),
+                ) {
                     tracing::warn!(
                         ledger_error = %describe_error(&ledger_error),
                         load_id,
@@ -581,6 +626,7 @@ impl Warehouse {
             Ledger::fail(
                 &mut self.client,
                 load_id,
+                Failure::RejectRateExceeded,
                 Some(counts),
                 &format!(
                     "reject rate {:.2}% is over the limit of {:.2}%: rolled back",
@@ -620,6 +666,9 @@ pub struct LedgerRow {
     pub started_at: String,
     pub seconds: f64,
     pub error: Option<String>,
+    /// The class of a failure: `invalid_file` and `reject_rate_exceeded` fail again on the
+    /// same bytes, `error` may pass when retried (None for older failures).
+    pub failure: Option<String>,
     /// Set when an operator accepted the load at the quality gate (`salesflow accept`).
     pub acceptance: Option<LoadAcceptance>,
 }
@@ -637,7 +686,7 @@ fn mark_abandoned(client: &mut Client) -> Result<u64, LoadError> {
     let swept = client
         .execute(
             "update salesflow.loads
-             set status = 'failed', finished_at = clock_timestamp(),
+             set status = 'failed', finished_at = clock_timestamp(), failure = 'error',
                  error = 'abandoned: the loading process ended (killed or disconnected) before it finished; nothing of it was committed'
              where status = 'running'",
             &[],
@@ -702,10 +751,11 @@ impl<'r> Ledger<'r> {
     fn fail(
         client: &mut Client,
         load_id: i64,
+        failure: Failure,
         counts: Option<&Counts>,
         error: &str,
     ) -> Result<(), postgres::Error> {
-        Self::update(client, load_id, "failed", counts, Some(error))
+        Self::update(client, load_id, "failed", counts, Some((failure, error)))
     }
 
     fn update(
@@ -713,7 +763,7 @@ impl<'r> Ledger<'r> {
         load_id: i64,
         status: &str,
         counts: Option<&Counts>,
-        error: Option<&str>,
+        failure: Option<(Failure, &str)>,
     ) -> Result<(), postgres::Error> {
         let counts = counts.cloned().unwrap_or_default();
         let n = |value: u64| value as i64;
@@ -721,7 +771,7 @@ impl<'r> Ledger<'r> {
             "update salesflow.loads
              set status = $2, rows_read = $3, rows_loaded = $4, rows_updated = $5,
                  rows_unchanged = $6, rows_duplicate = $7, rows_rejected = $8,
-                 finished_at = clock_timestamp(), error = $9
+                 finished_at = clock_timestamp(), failure = $9, error = $10
              where load_id = $1",
             &[
                 &load_id,
@@ -732,7 +782,8 @@ impl<'r> Ledger<'r> {
                 &n(counts.unchanged),
                 &n(counts.duplicate),
                 &n(counts.rejected),
-                &error,
+                &failure.map(|(failure, _)| failure.ledger_code()),
+                &failure.map(|(_, error)| error),
             ],
         )?;
         Ok(())

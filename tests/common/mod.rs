@@ -98,6 +98,16 @@ impl TestDb {
         output
     }
 
+    /// The ledger's failure classes (`salesflow.loads.failure`), in load order.
+    pub fn failures(&self) -> Vec<Option<String>> {
+        self.client()
+            .query("select failure from salesflow.loads order by load_id", &[])
+            .expect("ledger failures")
+            .iter()
+            .map(|row| row.get(0))
+            .collect()
+    }
+
     /// The ledger's counts of a load: (status, read, loaded, updated, unchanged, duplicate, rejected).
     pub fn ledger(&self, load_id: i64) -> (String, [i64; 6]) {
         let row = self

@@ -15,5 +15,6 @@ select
     started_at,
     finished_at,
     finished_at - started_at as duration,
-    error
+    error,
+    failure
 from {{ source('salesflow', 'loads') }}

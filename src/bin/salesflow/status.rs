@@ -72,8 +72,10 @@ pub fn run(args: Args) -> anyhow::Result<u8> {
                 &load.source_path,
             ])
         );
-        if let Some(error) = &load.error {
-            println!("{:>6}  error: {error}", "");
+        match (&load.error, &load.failure) {
+            (Some(error), Some(failure)) => println!("{:>6}  error ({failure}): {error}", ""),
+            (Some(error), None) => println!("{:>6}  error: {error}", ""),
+            _ => {}
         }
         if let Some(accepted) = &load.acceptance {
             println!(
