@@ -18,24 +18,31 @@ Design choices
   directory (dot files and partial names such as ``x.csv.part`` are ignored: writers should
   write elsewhere and ``rename`` into the landing directory), hashes them and drops those whose
   sha256 already has a ``succeeded`` row in ``salesflow.loads``. A file whose path, size and
-  modification time are those of a succeeded load is dropped without hashing (the quick check
+  modification time are those of a load in the ledger is not hashed again (the quick check
   of rsync and make): a run hashes only new or changed files. Files are never moved or
   deleted: the ledger is the single source of truth for "already loaded", so a file re-sent
-  under a new name is skipped and a file that failed is retried by the next run. No new file
-  means zero mapped ``ingest`` instances: every later task is skipped and the run succeeds
-  doing nothing.
+  under a new name is skipped, and a file whose load failed is retried by the next run unless
+  the ledger says the same bytes fail again (see *held files* below). No new file means zero
+  mapped ``ingest`` instances: every later task is skipped and the run succeeds doing
+  nothing.
 * **Retries only where they help.** ``ingest`` retries with exponential backoff (database down:
   exit code 4; any other crash: 1) because the binary guarantees a failed or killed load left
   nothing behind and a rerun loads the file exactly once. A usage or settings error (2: e.g. a
   connection whose database or role does not exist) or a data-quality failure (3: an invalid
   file, or a per-file reject threshold) is not transient and fails at once
-  (``AirflowFailException``); a file that fails on 3 fails every run until it is fixed or
-  removed.
+  (``AirflowFailException``).
+* **Held files.** A file that failed on data quality (the ledger's ``failure``: invalid_file,
+  or reject_rate_exceeded while ``SALESFLOW_INGEST_MAX_REJECT_RATE`` is still below its reject
+  rate) is *held*: later runs do not read it or add failed loads to the ledger for it, but its
+  ingest task still fails at once with the ledger's error and load id, so every run stays
+  failed until the file is fixed (any write changes its bytes or modification time) or
+  removed. A file that failed otherwise (a read error, a lost connection, a killed loader) is
+  retried.
   The DAG's own queries fail at once too when the server refuses the login or has no such
   database. A command outlived by its task (``execution_timeout``) is terminated with it.
   One file failing for good does not hold back the others: dbt builds what did load
   (``dbt_staging`` has trigger rule ``all_done_min_one_success``), the run still ends failed
-  and publishes nothing, and the next run retries the file. When a run fails at a dbt test,
+  and publishes nothing, and the next run fails on the file again until it is fixed. When a run fails at a dbt test,
   clear its failed tasks to rebuild: a later run without new files does nothing.
 * **A pool bounds concurrent loads** (``salesflow_ingest``, create it with
   ``airflow pools set salesflow_ingest 2 "salesflow loads"``; the scheduler does not run tasks
@@ -410,13 +417,67 @@ def _dbt_layer(layer: str) -> None:
 # Module-level so that tests can exercise them without a DAG run.
 
 
+# Failures after which the same bytes fail again (salesflow.loads.failure, schema version 7).
+DATA_QUALITY_FAILURES = ("invalid_file", "reject_rate_exceeded")
+
+
+def _ledger_rows(conn, query: str, params: list, older_schema_query: str | None = None) -> list:
+    """Rows of a ledger query: none on a fresh database (the binary creates the ledger at its
+    first load), and those of `older_schema_query` on a ledger the binary has not migrated yet
+    (it does at its next load)."""
+    import psycopg
+
+    try:
+        return conn.execute(query, params).fetchall()
+    except psycopg.errors.UndefinedTable:
+        return []
+    except psycopg.errors.UndefinedColumn:
+        return conn.execute(older_schema_query, params).fetchall() if older_schema_query else []
+
+
+def _per_file_reject_limit() -> float | None:
+    value = os.environ.get("SALESFLOW_INGEST_MAX_REJECT_RATE")
+    if not value:
+        return None
+    try:
+        return float(value)
+    except ValueError:
+        _fail(f"SALESFLOW_INGEST_MAX_REJECT_RATE={value!r} is not a fraction between 0 and 1")
+
+
+def _held(last_failure: tuple) -> dict | None:
+    """Why a file whose bytes last failed as `last_failure` is held, or None when loading it
+    again may pass. An invalid file fails again; one rolled back over the per-file reject
+    limit fails again while the limit in force is below its reject rate."""
+    load_id, failure, read, rejected, error, failed_at = last_failure
+    if failure not in DATA_QUALITY_FAILURES:
+        return None
+    if failure == "reject_rate_exceeded":
+        limit = _per_file_reject_limit()
+        rate = rejected / read if read else 0.0  # as the binary computes it
+        if limit is None or rate <= limit:
+            return None
+    return {
+        "load_id": load_id,
+        "failure": failure,
+        "error": error,
+        "failed_at": failed_at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+    }
+
+
 def discover(landing: Path) -> list[dict]:
     """Files in `landing` whose sha256 has no succeeded load in the ledger, oldest name first.
 
-    A file whose path, size and modification time are those of a succeeded load is not hashed
-    again (the ledger's ``file_modified_at``): loaded files stay in the landing directory, and
-    hashing all of them on every run would grow with it. Any write changes the modification
-    time, and such a file is hashed and judged by its content as before.
+    A file whose path, size and modification time are those of a load in the ledger is not
+    hashed again (the ledger's ``file_modified_at`` and ``file_sha256``): loaded files stay in
+    the landing directory, and hashing all of them on every run would grow with it. Any write
+    changes the modification time, and such a file is hashed and judged by its content.
+
+    A file whose bytes last failed on data quality (``failure`` invalid_file, or
+    reject_rate_exceeded under the per-file limit still in force) is *held*: it is returned
+    with a ``held`` entry, and its ingest task fails with the ledger's error without loading
+    it again, rather than re-reading the file and adding a failed load to the ledger on every
+    run.
     """
     if not landing.is_dir():
         _fail(f"landing directory {landing} does not exist (set SALESFLOW_LANDING_DIR)")
@@ -431,31 +492,30 @@ def discover(landing: Path) -> list[dict]:
         log.info("0 candidate file(s) in %s", landing)
         return []
 
-    import psycopg
-
     resolved = {path: str(path.resolve()) for path in candidates}
     with _connect(_database_url()) as conn:
-        has_ledger = True
-        try:
-            rows = conn.execute(
-                "select source_path, file_bytes, file_modified_at from salesflow.loads "
-                "where status = 'succeeded' and file_modified_at is not null "
-                "and source_path = any(%s)",
-                [list(resolved.values())],
-            ).fetchall()
-        except psycopg.errors.UndefinedTable:
-            has_ledger, rows = False, []  # a fresh database: the binary creates the ledger
-        except psycopg.errors.UndefinedColumn:
-            rows = []  # a ledger older than schema version 6: every file is hashed
-        unchanged = {(path, size, modified) for path, size, modified in rows}
+        # The sha256 of files the ledger saw with this path, size and modification time: loaded,
+        # or failed for good. Any other file is hashed.
+        seen_before = _ledger_rows(
+            conn,
+            "select source_path, file_bytes, file_modified_at, file_sha256,"
+            " status = 'succeeded' from salesflow.loads"
+            " where (status = 'succeeded' or failure = any(%s))"
+            " and file_modified_at is not null and source_path = any(%s)",
+            [list(DATA_QUALITY_FAILURES), list(resolved.values())],
+        )
+        known = {(path, size, modified): (sha, ok) for path, size, modified, sha, ok in seen_before}
 
         files, seen = [], {}
         for path in candidates:
             stat = path.stat()
-            if (resolved[path], stat.st_size, _modified_at(stat)) in unchanged:
+            sha, loaded = known.get(
+                (resolved[path], stat.st_size, _modified_at(stat)), (None, False)
+            )
+            if loaded:
                 log.info("already loaded (ledger), unchanged since: %s", path.name)
                 continue
-            sha = _sha256(path)
+            sha = sha or _sha256(path)
             if sha in seen:
                 log.info("%s has the same content as %s: loading it once", path.name, seen[sha])
                 continue
@@ -471,18 +531,37 @@ def discover(landing: Path) -> list[dict]:
         log.info("%d candidate file(s) to check by content in %s", len(files), landing)
         if not files:
             return []
-        rows = []
-        if has_ledger:
-            rows = conn.execute(
-                "select distinct file_sha256 from salesflow.loads "
-                "where status = 'succeeded' and file_sha256 = any(%s)",
-                [[f["sha256"] for f in files]],
-            ).fetchall()
-    loaded = {r[0].lower() for r in rows}
-    new = [f for f in files if f["sha256"] not in loaded]
+        # Per sha256: a succeeded load if there is one, else the latest failure.
+        verdicts = _ledger_rows(
+            conn,
+            "select distinct on (file_sha256) file_sha256, status = 'succeeded',"
+            " load_id, failure, rows_read, rows_rejected, error, finished_at"
+            " from salesflow.loads"
+            " where status in ('succeeded', 'failed') and file_sha256 = any(%s)"
+            " order by file_sha256, status = 'succeeded' desc, load_id desc",
+            [[f["sha256"] for f in files]],
+            older_schema_query="select distinct file_sha256, true from salesflow.loads"
+            " where status = 'succeeded' and file_sha256 = any(%s)",
+        )
+    loaded = {row[0].lower() for row in verdicts if row[1]}
+    last_failure = {row[0].lower(): row[2:] for row in verdicts if not row[1]}
+    new = []
     for f in files:
         if f["sha256"] in loaded:
             log.info("already loaded (ledger): %s", f["name"])
+            continue
+        held = _held(last_failure[f["sha256"]]) if f["sha256"] in last_failure else None
+        if held:
+            f["held"] = held
+            log.warning(
+                "held: %s failed on data quality (%s) in load %s at %s and has not changed: %s",
+                f["name"],
+                held["failure"],
+                held["load_id"],
+                held["failed_at"],
+                held["error"],
+            )
+        new.append(f)
     cap = _env_int("SALESFLOW_MAX_FILES_PER_RUN", 500)
     if len(new) > cap:
         log.warning("%d new files; loading %d now, the rest in the next runs", len(new), cap)
@@ -499,6 +578,16 @@ def ingest_file(file: dict) -> dict:
     path = Path(file["path"])
     if not path.is_file():
         _fail(f"{path} disappeared from the landing directory")
+    held = file.get("held")
+    if held:
+        how_to_release = "fix the file and write it again, or remove it"
+        if held["failure"] == "reject_rate_exceeded":
+            how_to_release += ", or raise SALESFLOW_INGEST_MAX_REJECT_RATE over its reject rate"
+        _fail(
+            f"{path.name}: held, not loaded again: load {held['load_id']} of the same bytes"
+            f" failed on data quality ({held['failure']}) at {held['failed_at']}:"
+            f" {held['error']}. To release it, {how_to_release}."
+        )
 
     import json
     import tempfile
@@ -725,7 +814,7 @@ def sales_pipeline():
         return ingest_file(file)
 
     # Loads that succeeded are built even when another file of the run failed (that file is
-    # retried by the next run); the failed load still fails the run (quality_gate is
+    # retried, or held, by the next run); the failed load still fails the run (quality_gate is
     # upstream_failed), so the Asset is not published. No new file: skipped.
     @task(trigger_rule="all_done_min_one_success", **DBT_TASK_ARGS)
     def dbt_staging() -> int:

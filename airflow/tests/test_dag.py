@@ -289,7 +289,7 @@ def test_discover_lists_new_files_only(tmp_path, monkeypatch, make_database, use
     migrate_ledger(url)
     sha = {f["name"]: f["sha256"] for f in found}
     add_load(url, "a-resent.csv", sha["a-resent.csv"], "succeeded", read=1)
-    add_load(url, "b.csv", sha["b.csv"], "failed", read=1)  # failed loads are retried
+    add_load(url, "b.csv", sha["b.csv"], "failed", read=1)  # failed, no class: retried
     add_load(url, "c.csv.gz", sha["c.csv.gz"].upper(), "running")
     assert [f["name"] for f in sp.discover(landing)] == ["b.csv", "c.csv.gz"]
     monkeypatch.setenv("SALESFLOW_MAX_FILES_PER_RUN", "1")  # the rest wait for the next run
@@ -340,6 +340,86 @@ def test_discover_does_not_hash_again_a_loaded_file_that_did_not_change(
     loaded.write_text("SaleID\n9\n")
     assert [f["name"] for f in sp.discover(landing)] == ["loaded.csv", "other.csv"]
     assert hashed == ["loaded.csv", "other.csv"]
+
+
+def add_failed_load(url: str, path: Path, failure: str, read: int = 0, rejected: int = 0) -> int:
+    """A failed load of the file as the binary records it: its class, counts and error, and
+    the file's path, size and modification time (truncated to the microsecond)."""
+    import psycopg
+    import sales_pipeline as sp
+
+    with psycopg.connect(url, autocommit=True) as conn:
+        return conn.execute(
+            "insert into salesflow.loads (source_path, file_sha256, file_bytes, file_modified_at,"
+            " status, failure, rows_read, rows_rejected, finished_at, error)"
+            " values (%s, %s, %s, %s, 'failed', %s, %s, %s, now(), %s) returning load_id",
+            [
+                str(path.resolve()),
+                sp._sha256(path),
+                path.stat().st_size,
+                sp._modified_at(path.stat()),
+                failure,
+                read,
+                rejected,
+                f"the {failure} of {path.name}",
+            ],
+        ).fetchone()[0]
+
+
+def test_discover_holds_files_whose_bytes_failed_on_data_quality(
+    tmp_path, monkeypatch, make_database, use_database
+):
+    import sales_pipeline as sp
+    from airflow.sdk.exceptions import AirflowFailException
+
+    url = use_database(make_database())
+    migrate_ledger(url)
+    landing = tmp_path / "landing"
+    landing.mkdir()
+    invalid, over, crashed = landing / "invalid.csv", landing / "over.csv", landing / "crashed.csv"
+    invalid.write_text("no header here\n")
+    over.write_text("SaleID\n1\n")
+    crashed.write_text("SaleID\n2\n")
+    invalid_load = add_failed_load(url, invalid, "invalid_file")
+    over_load = add_failed_load(url, over, "reject_rate_exceeded", read=10, rejected=3)
+    add_failed_load(url, crashed, "error")
+    monkeypatch.setenv("SALESFLOW_INGEST_MAX_REJECT_RATE", "0.2")
+    hashed = []
+    real_sha256 = sp._sha256
+    monkeypatch.setattr(sp, "_sha256", lambda path: hashed.append(path.name) or real_sha256(path))
+
+    found = {f["name"]: f for f in sp.discover(landing)}
+    # Held files are still listed, so that their ingest tasks fail and the run says why; the
+    # ledger knows their bytes by path, size and modification time: they are not read again.
+    assert sorted(found) == ["crashed.csv", "invalid.csv", "over.csv"]
+    assert hashed == ["crashed.csv"]
+    assert "held" not in found["crashed.csv"]  # a failure that a retry may fix
+    assert found["invalid.csv"]["held"]["load_id"] == invalid_load
+    assert found["over.csv"]["held"]["failure"] == "reject_rate_exceeded"
+
+    # The held file's task fails at once with the ledger's verdict, without running the binary.
+    monkeypatch.setenv("SALESFLOW_BIN", str(write_fake_salesflow(tmp_path, 0)))
+    with pytest.raises(AirflowFailException) as caught:
+        sp.ingest_file(found["over.csv"])
+    message = str(caught.value)
+    assert f"over.csv: held, not loaded again: load {over_load} of the same bytes" in message
+    assert "the reject_rate_exceeded of over.csv" in message
+    assert "raise SALESFLOW_INGEST_MAX_REJECT_RATE" in message
+    assert not (tmp_path / "call.json").exists()
+
+    # A per-file limit at or above the file's reject rate (30 %), or none, lets it load again.
+    monkeypatch.setenv("SALESFLOW_INGEST_MAX_REJECT_RATE", "0.3")
+    assert "held" not in {f["name"]: f for f in sp.discover(landing)}["over.csv"]
+    monkeypatch.delenv("SALESFLOW_INGEST_MAX_REJECT_RATE")
+    assert "held" not in {f["name"]: f for f in sp.discover(landing)}["over.csv"]
+
+    # Loaded since (e.g. by hand with a newer binary): no longer listed at all.
+    add_load(url, str(over.resolve()), sp._sha256(over), "succeeded", read=1)
+    # Fixed: other bytes are new, and the invalid file's old verdict no longer applies.
+    invalid.write_text("SaleID\n3\n")
+    found = {f["name"]: f for f in sp.discover(landing)}
+    assert sorted(found) == ["crashed.csv", "invalid.csv"]
+    assert not any("held" in f for f in found.values())
 
 
 def test_a_refused_connection_fails_at_once_and_a_down_server_is_retried(

@@ -6,8 +6,10 @@ DATABASE_URL. The runs build on each other and run in file order:
 2. no new file -> nothing hashed, nothing ingested, nothing rebuilt, the run succeeds;
 3. a file with 30 % rejects -> loaded and built, the quality gate fails the run, the Asset is
    not published, and the warehouse stays consistent with raw.sales;
-4. a clean file -> its run fails at the gate on the unaccepted load of run 3; a run with a
-   higher threshold then publishes both.
+4. a clean file -> its run fails at the gate on the unaccepted load of run 3; once an operator
+   accepts that load, the next run publishes both;
+5. a file that is not a sales feed -> its ingest fails; the next run fails again on it, held,
+   without reading it or adding a failed load to the ledger.
 
 The binary is built with `cargo build --release` when missing. Set SALESFLOW_SKIP_E2E=1 to skip
 these tests while developing (the README's test command never sets it).
@@ -365,6 +367,32 @@ def test_a_load_that_failed_the_gate_is_published_only_once_accepted(
     assert query(warehouse, "select max(through_load_id) from salesflow.publications") == [
         (last_load_id,)
     ]
+
+
+def test_an_invalid_file_fails_its_run_and_is_held_until_it_changes(run_dag, landing, warehouse):
+    events_before = asset_events()
+    invalid = landing / "sales-invalid.csv"
+    invalid.write_text("Sale,Product\n1,2\n")  # not the feed's header
+
+    rc, output, states = run_dag(landing)
+    assert rc != 0 and states["ingest"] == ["failed"], tail(output)
+    assert "data-quality failure (exit 3)" in output, tail(output)
+    failed = query(
+        warehouse,
+        "select load_id, status, failure from salesflow.loads where source_path = %s",
+        str(invalid.resolve()),
+    )
+    assert [row[1:] for row in failed] == [("failed", "invalid_file")]
+
+    # The next run fails again and says why, without reading the file or adding to the ledger.
+    loads_before = ledger(warehouse)
+    rc, output, states = run_dag(landing)
+    assert rc != 0 and states["ingest"] == ["failed"], tail(output)
+    assert f"sales-invalid.csv: held, not loaded again: load {failed[0][0]}" in output
+    assert "header lacks the contract's column(s)" in output, tail(output)
+    assert ledger(warehouse) == loads_before
+    assert asset_events() == events_before
+    invalid.unlink()  # removed: later runs do not see it
 
 
 def test_dbt_layers_cover_every_node_exactly_once(tmp_path):
