@@ -296,8 +296,26 @@ def test_discover_lists_new_files_only(tmp_path, monkeypatch, make_database, use
     assert [f["name"] for f in sp.discover(landing)] == ["b.csv"]
 
 
+def sha256_of(path: Path) -> str:
+    """For the tests' own ledger rows: not counted by the `hashed` fixture."""
+    import hashlib
+
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+@pytest.fixture
+def hashed(monkeypatch) -> list[str]:
+    """The names of the files discover hashes, in order."""
+    import sales_pipeline as sp
+
+    names = []
+    real_sha256 = sp._sha256
+    monkeypatch.setattr(sp, "_sha256", lambda path: names.append(path.name) or real_sha256(path))
+    return names
+
+
 def test_discover_does_not_hash_again_a_loaded_file_that_did_not_change(
-    tmp_path, monkeypatch, make_database, use_database
+    tmp_path, make_database, use_database, hashed
 ):
     import os
 
@@ -319,11 +337,8 @@ def test_discover_does_not_hash_again_a_loaded_file_that_did_not_change(
             "insert into salesflow.loads (source_path, file_sha256, file_bytes, file_modified_at,"
             " status) values (%s, %s, %s, to_timestamp(1700000000) + interval '123456 microseconds',"
             " 'succeeded')",
-            [str(loaded.resolve()), sp._sha256(loaded), loaded.stat().st_size],
+            [str(loaded.resolve()), sha256_of(loaded), loaded.stat().st_size],
         )
-    hashed = []
-    real_sha256 = sp._sha256
-    monkeypatch.setattr(sp, "_sha256", lambda path: hashed.append(path.name) or real_sha256(path))
 
     assert [f["name"] for f in sp.discover(landing)] == ["other.csv"]
     assert hashed == ["other.csv"]
@@ -355,7 +370,7 @@ def add_failed_load(url: str, path: Path, failure: str, read: int = 0, rejected:
             " values (%s, %s, %s, %s, 'failed', %s, %s, %s, now(), %s) returning load_id",
             [
                 str(path.resolve()),
-                sp._sha256(path),
+                sha256_of(path),
                 path.stat().st_size,
                 sp._modified_at(path.stat()),
                 failure,
@@ -367,7 +382,7 @@ def add_failed_load(url: str, path: Path, failure: str, read: int = 0, rejected:
 
 
 def test_discover_holds_files_whose_bytes_failed_on_data_quality(
-    tmp_path, monkeypatch, make_database, use_database
+    tmp_path, monkeypatch, make_database, use_database, hashed
 ):
     import sales_pipeline as sp
     from airflow.sdk.exceptions import AirflowFailException
@@ -384,9 +399,6 @@ def test_discover_holds_files_whose_bytes_failed_on_data_quality(
     over_load = add_failed_load(url, over, "reject_rate_exceeded", read=10, rejected=3)
     add_failed_load(url, crashed, "error")
     monkeypatch.setenv("SALESFLOW_INGEST_MAX_REJECT_RATE", "0.2")
-    hashed = []
-    real_sha256 = sp._sha256
-    monkeypatch.setattr(sp, "_sha256", lambda path: hashed.append(path.name) or real_sha256(path))
 
     found = {f["name"]: f for f in sp.discover(landing)}
     # Held files are still listed, so that their ingest tasks fail and the run says why; the
@@ -414,7 +426,7 @@ def test_discover_holds_files_whose_bytes_failed_on_data_quality(
     assert "held" not in {f["name"]: f for f in sp.discover(landing)}["over.csv"]
 
     # Loaded since (e.g. by hand with a newer binary): no longer listed at all.
-    add_load(url, str(over.resolve()), sp._sha256(over), "succeeded", read=1)
+    add_load(url, str(over.resolve()), sha256_of(over), "succeeded", read=1)
     # Fixed: other bytes are new, and the invalid file's old verdict no longer applies.
     invalid.write_text("SaleID\n3\n")
     found = {f["name"]: f for f in sp.discover(landing)}
