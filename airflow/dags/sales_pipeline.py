@@ -31,6 +31,13 @@ Design choices
   connection whose database or role does not exist) or a data-quality failure (3: an invalid
   file, or a per-file reject threshold) is not transient and fails at once
   (``AirflowFailException``).
+  The DAG's own queries fail at once too when the server refuses the login or has no such
+  database. A command outlived by its task (``execution_timeout``) is terminated with it.
+  One file failing for good does not hold back the others: dbt builds what did load
+  (``dbt_staging`` has trigger rule ``all_done_min_one_success``), the run still ends failed
+  and publishes nothing, and the next run fails on the file again until it is fixed. When a
+  run fails at a dbt test, clear its failed tasks to rebuild: a later run without new files
+  does nothing.
 * **Held files.** A file that failed on data quality (the ledger's ``failure``: invalid_file,
   or reject_rate_exceeded while ``SALESFLOW_INGEST_MAX_REJECT_RATE`` is still below its reject
   rate) is *held*: later runs do not read it or add failed loads to the ledger for it, but its
@@ -38,12 +45,6 @@ Design choices
   failed until the file is fixed (any write changes its bytes or modification time) or
   removed. A file that failed otherwise (a read error, a lost connection, a killed loader) is
   retried.
-  The DAG's own queries fail at once too when the server refuses the login or has no such
-  database. A command outlived by its task (``execution_timeout``) is terminated with it.
-  One file failing for good does not hold back the others: dbt builds what did load
-  (``dbt_staging`` has trigger rule ``all_done_min_one_success``), the run still ends failed
-  and publishes nothing, and the next run fails on the file again until it is fixed. When a run fails at a dbt test,
-  clear its failed tasks to rebuild: a later run without new files does nothing.
 * **A pool bounds concurrent loads** (``salesflow_ingest``, create it with
   ``airflow pools set salesflow_ingest 2 "salesflow loads"``; the scheduler does not run tasks
   of a pool that does not exist). Loads are safe to run concurrently (the binary locks), the
