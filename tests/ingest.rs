@@ -71,7 +71,7 @@ fn reference_file_lands_with_every_row_accounted_for() {
     assert!(reject.get::<_, String>(4).contains("got -1"));
     assert_eq!(
         db.value::<i32>("select max(version) from salesflow.schema_migrations"),
-        7
+        8
     );
 
     let mut sale = |id: i64| {
@@ -1076,32 +1076,11 @@ fn rejects_keep_the_fields_that_parsed_as_a_sale_would_hold_them() {
 
 #[test]
 fn a_schema_version_1_database_is_migrated_on_the_next_ingest() {
-    use sha2::{Digest, Sha256};
-
     let db = TestDb::new("upgrade_v1");
     // What a salesflow with only migration 0001 left behind: its bookkeeping table (as it
     // created it then), the schema, and a load with one quarantined row.
-    let v1 = include_str!("../migrations/0001_init.sql");
+    db.schema_as_of_version(1);
     let client = &mut db.client();
-    client
-        .batch_execute(
-            "create schema salesflow;
-             create table salesflow.schema_migrations (
-                 version    integer primary key,
-                 name       text not null,
-                 sha256     text not null,
-                 applied_at timestamptz not null default now()
-             );",
-        )
-        .unwrap();
-    client.batch_execute(v1).unwrap();
-    client
-        .execute(
-            "insert into salesflow.schema_migrations (version, name, sha256)
-             values (1, 'initial schema', $1)",
-            &[&hex::encode(Sha256::digest(v1.as_bytes()))],
-        )
-        .unwrap();
     client
         .batch_execute(
             "insert into salesflow.loads (source_path, file_sha256, file_bytes, status, rows_read, rows_rejected)
@@ -1124,13 +1103,14 @@ fn a_schema_version_1_database_is_migrated_on_the_next_ingest() {
     assert_eq!(
         versions,
         vec![
-            (1, "initial schema".into()),
+            (1, "0001_init".into()),
             (2, "reject fields".into()),
             (3, "reject currency".into()),
             (4, "publications".into()),
             (5, "load acceptances".into()),
             (6, "file modification time".into()),
-            (7, "load failure class".into())
+            (7, "load failure class".into()),
+            (8, "acceptance revocations".into())
         ]
     );
     // The old reject is kept, with NULL fields; the new load's reject has its fields.
@@ -1160,7 +1140,7 @@ fn a_schema_version_1_database_is_migrated_on_the_next_ingest() {
     db.salesflow_ok(&["status"], 0);
     assert_eq!(
         db.count("select count(*) from salesflow.schema_migrations"),
-        7
+        8
     );
 }
 
@@ -1249,6 +1229,198 @@ fn accept_records_who_and_why_once_and_refuses_loads_without_rows() {
     }
     assert_eq!(
         db.count("select count(*) from salesflow.load_acceptances"),
+        1
+    );
+}
+
+#[test]
+fn a_revoked_acceptance_stays_on_record_and_a_published_load_cannot_be_revoked() {
+    let db = TestDb::new("revoke");
+    db.salesflow_ok(&["ingest", &reference_csv()], 0);
+    db.salesflow_ok(
+        &[
+            "accept",
+            "1",
+            "--reason",
+            "vendor confirmed",
+            "--by",
+            "alice",
+        ],
+        0,
+    );
+
+    let revoked = db.salesflow_ok(
+        &[
+            "accept",
+            "1",
+            "--revoke",
+            "--reason",
+            "wrong load",
+            "--by",
+            "bob",
+        ],
+        0,
+    );
+    let said = stdout(&revoked);
+    assert!(
+        said.starts_with("load 1 (")
+            && said.contains("1 of 1005 rows rejected = 0.10%): the acceptance by alice at ")
+            && said.contains(" is revoked by bob at ")
+            && said.contains(": wrong load. The quality gate holds the load back again"),
+        "{said}"
+    );
+    // The acceptance keeps its row, now revoked; none stands.
+    assert_eq!(
+        db.count(
+            "select count(*) from salesflow.load_acceptances
+             where load_id = 1 and accepted_by = 'alice' and reason = 'vendor confirmed'
+               and revoked_at >= accepted_at and revoked_by = 'bob'
+               and revoke_reason = 'wrong load'"
+        ),
+        1
+    );
+    let refused = db.salesflow_ok(&["accept", "1", "--revoke", "--reason", "again"], 2);
+    assert!(
+        stderr(&refused)
+            .contains("the acceptance of load 1 cannot be revoked: it has no standing acceptance"),
+        "{}",
+        stderr(&refused)
+    );
+
+    // status shows the revocation under the acceptance, in the table and in JSON.
+    let table = stdout(&db.salesflow_ok(&["status"], 0));
+    let lines: Vec<&str> = table.lines().collect();
+    let accepted_line = lines
+        .iter()
+        .position(|line| line.contains("accepted at the quality gate"))
+        .unwrap_or_else(|| panic!("no acceptance in\n{table}"));
+    assert!(
+        lines[accepted_line].contains(" by alice: vendor confirmed")
+            && lines[accepted_line + 1].contains("acceptance revoked ")
+            && lines[accepted_line + 1].ends_with(" by bob: wrong load"),
+        "{table}"
+    );
+    let ledger: serde_json::Value =
+        serde_json::from_slice(&db.salesflow_ok(&["status", "--json"], 0).stdout).unwrap();
+    assert_eq!(ledger[0]["acceptance"]["accepted_by"], "alice");
+    assert_eq!(ledger[0]["acceptance"]["revoked"]["revoked_by"], "bob");
+    assert_eq!(ledger[0]["acceptance"]["revoked"]["reason"], "wrong load");
+
+    // The load can be accepted again: a new acceptance, which is the one status shows.
+    let again = db.salesflow_ok(
+        &[
+            "accept",
+            "1",
+            "--reason",
+            "checked twice",
+            "--by",
+            "carol",
+            "--json",
+        ],
+        0,
+    );
+    let again: serde_json::Value = serde_json::from_slice(&again.stdout).unwrap();
+    assert_eq!(again["new"], true);
+    assert_eq!(again["accepted_by"], "carol");
+    assert_eq!(again["revoked"], serde_json::Value::Null);
+    let table = stdout(&db.salesflow_ok(&["status"], 0));
+    assert!(
+        table.contains(" by carol: checked twice") && !table.contains("acceptance revoked"),
+        "{table}"
+    );
+    assert_eq!(
+        db.count("select count(*) from salesflow.load_acceptances where load_id = 1"),
+        2
+    );
+    // At most one acceptance of a load stands, whoever writes it.
+    let second_standing = db.client().execute(
+        "insert into salesflow.load_acceptances (load_id, accepted_by, reason)
+         values (1, 'mallory', 'by hand')",
+        &[],
+    );
+    let violated = second_standing.unwrap_err();
+    assert_eq!(
+        violated.as_db_error().and_then(|error| error.constraint()),
+        Some("load_acceptances_standing_idx"),
+        "{violated:?}"
+    );
+
+    // Usage errors (exit 2): an empty reason, an unknown load.
+    for (args, expected) in [
+        (
+            ["accept", "1", "--revoke", "--reason", " "],
+            "the acceptance of load 1 cannot be revoked: the reason is empty",
+        ),
+        (
+            ["accept", "99", "--revoke", "--reason", "x"],
+            "the acceptance of load 99 cannot be revoked: the ledger has no such load",
+        ),
+    ] {
+        let refused = db.salesflow_ok(&args, 2);
+        assert!(stderr(&refused).contains(expected), "{}", stderr(&refused));
+    }
+
+    // Once a publication of the marts covers the load (as the Airflow DAG records it),
+    // revoking would not unpublish it: refused, and the acceptance stands.
+    db.client()
+        .execute(
+            "insert into salesflow.publications (through_load_id, published_by)
+             values (1, 'airflow sales_pipeline manual__1')",
+            &[],
+        )
+        .unwrap();
+    let refused = db.salesflow_ok(&["accept", "1", "--revoke", "--reason", "too late"], 2);
+    assert!(
+        stderr(&refused).contains(
+            "the acceptance of load 1 cannot be revoked: publication 1 (through load 1, at "
+        ) && stderr(&refused)
+            .contains(" by airflow sales_pipeline manual__1) already published it, and revoking cannot unpublish it"),
+        "{}",
+        stderr(&refused)
+    );
+    assert_eq!(
+        db.count(
+            "select count(*) from salesflow.load_acceptances
+             where load_id = 1 and revoked_at is null and accepted_by = 'carol'"
+        ),
+        1
+    );
+}
+
+#[test]
+fn an_acceptance_recorded_before_schema_version_8_stands_and_can_be_revoked() {
+    let db = TestDb::new("revoke_v7");
+    db.schema_as_of_version(7);
+    db.client()
+        .batch_execute(
+            "insert into salesflow.loads (source_path, file_sha256, file_bytes, status, rows_read, rows_rejected)
+             values ('old.csv', 'abc', 10, 'succeeded', 10, 4);
+             insert into salesflow.load_acceptances (load_id, accepted_by, reason)
+             values (1, 'alice', 'seasonal returns');",
+        )
+        .unwrap();
+
+    let ledger: serde_json::Value =
+        serde_json::from_slice(&db.salesflow_ok(&["status", "--json"], 0).stdout).unwrap();
+    assert_eq!(ledger[0]["acceptance"]["accepted_by"], "alice");
+    assert_eq!(ledger[0]["acceptance"]["revoked"], serde_json::Value::Null);
+    db.salesflow_ok(
+        &[
+            "accept",
+            "1",
+            "--revoke",
+            "--reason",
+            "not seasonal",
+            "--by",
+            "bob",
+        ],
+        0,
+    );
+    assert_eq!(
+        db.count(
+            "select count(*) from salesflow.load_acceptances
+             where acceptance_id is not null and accepted_by = 'alice' and revoked_by = 'bob'"
+        ),
         1
     );
 }

@@ -47,6 +47,11 @@ const MIGRATIONS: &[(i32, &str, &str)] = &[
         "load failure class",
         include_str!("../../migrations/0007_load_failure.sql"),
     ),
+    (
+        8,
+        "acceptance revocations",
+        include_str!("../../migrations/0008_acceptance_revocations.sql"),
+    ),
 ];
 
 /// Brings the schema up to date; returns how many migrations were applied.

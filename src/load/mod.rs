@@ -55,6 +55,9 @@ pub enum LoadError {
     /// `accept` named a load that cannot be accepted.
     #[error("load {load_id} cannot be accepted: {why}")]
     NotAcceptable { load_id: i64, why: String },
+    /// `accept --revoke` named a load whose acceptance cannot be revoked.
+    #[error("the acceptance of load {load_id} cannot be revoked: {why}")]
+    NotRevocable { load_id: i64, why: String },
 }
 
 impl LoadError {
@@ -447,16 +450,18 @@ impl Warehouse {
             .query_opt(
                 "insert into salesflow.load_acceptances (load_id, accepted_by, reason)
                  values ($1, coalesce($2, current_user), $3)
-                 on conflict (load_id) do nothing
+                 on conflict (load_id) where revoked_at is null do nothing
                  returning load_id",
                 &[&load_id, &by, &reason.trim()],
             )
             .map_err(db("recording the acceptance"))?;
         let accepted = transaction
             .query_one(
-                "select to_char(accepted_at at time zone 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'),
-                        accepted_by, reason
-                 from salesflow.load_acceptances where load_id = $1",
+                &format!(
+                    "select {} from salesflow.load_acceptances a
+                     where load_id = $1 and revoked_at is null",
+                    acceptance_columns()
+                ),
                 &[&load_id],
             )
             .map_err(db("reading the acceptance"))?;
@@ -468,12 +473,102 @@ impl Warehouse {
             source_path: load.get(1),
             rows_read: load.get::<_, i64>(2) as u64,
             rows_rejected: load.get::<_, i64>(3) as u64,
-            accepted: LoadAcceptance {
-                accepted_at: accepted.get(0),
-                accepted_by: accepted.get(1),
-                reason: accepted.get(2),
-            },
+            accepted: LoadAcceptance::from_row(&accepted, 0)
+                .expect("the standing acceptance was just read"),
             new: inserted.is_some(),
+        })
+    }
+
+    /// Revokes the standing acceptance of a load (`salesflow accept --revoke`): the quality
+    /// gate holds the load against the reject threshold again. The acceptance keeps its row,
+    /// with who revoked it (`by`, default the database role), when and why. A load that a
+    /// publication of the marts already covers is refused: revoking cannot unpublish it.
+    ///
+    /// The acceptance's row stays locked until the commit, and the orchestrator's publication
+    /// locks the acceptances it relies on: a revocation racing a publication either comes
+    /// first (and the publication fails) or sees the publication (and is refused).
+    pub fn revoke_acceptance(
+        &mut self,
+        load_id: i64,
+        reason: &str,
+        by: Option<&str>,
+    ) -> Result<Revocation, LoadError> {
+        let db = |context| move |source| LoadError::database(context, source);
+        let not_revocable = |why: String| LoadError::NotRevocable { load_id, why };
+        if reason.trim().is_empty() {
+            return Err(not_revocable("the reason is empty".into()));
+        }
+        let mut transaction = self
+            .client
+            .transaction()
+            .map_err(db("starting the transaction"))?;
+        let Some(load) = transaction
+            .query_opt(
+                "select source_path, rows_read, rows_rejected from salesflow.loads
+                 where load_id = $1",
+                &[&load_id],
+            )
+            .map_err(db("reading the load ledger"))?
+        else {
+            return Err(not_revocable("the ledger has no such load".into()));
+        };
+        let standing = transaction
+            .query_opt(
+                "select acceptance_id from salesflow.load_acceptances
+                 where load_id = $1 and revoked_at is null for update",
+                &[&load_id],
+            )
+            .map_err(db("reading the acceptance"))?;
+        let Some(standing) = standing else {
+            return Err(not_revocable("it has no standing acceptance".into()));
+        };
+        let acceptance_id: i64 = standing.get(0);
+        if let Some(publication) = transaction
+            .query_opt(
+                &format!(
+                    "select publication_id, through_load_id, {published_at}, published_by
+                     from salesflow.publications where through_load_id >= $1
+                     order by publication_id limit 1",
+                    published_at = utc_text("published_at"),
+                ),
+                &[&load_id],
+            )
+            .map_err(db("reading the publications"))?
+        {
+            let (publication_id, through, at, by): (i64, i64, String, String) = (
+                publication.get(0),
+                publication.get(1),
+                publication.get(2),
+                publication.get(3),
+            );
+            return Err(not_revocable(format!(
+                "publication {publication_id} (through load {through}, at {at} by {by}) \
+                 already published it, and revoking cannot unpublish it"
+            )));
+        }
+        let revoked = transaction
+            .query_one(
+                &format!(
+                    "update salesflow.load_acceptances a
+                     set revoked_at = now(), revoked_by = coalesce($2, current_user),
+                         revoke_reason = $3
+                     where acceptance_id = $1
+                     returning {}",
+                    acceptance_columns()
+                ),
+                &[&acceptance_id, &by, &reason.trim()],
+            )
+            .map_err(db("revoking the acceptance"))?;
+        transaction
+            .commit()
+            .map_err(db("committing the revocation"))?;
+        Ok(Revocation {
+            load_id,
+            source_path: load.get(0),
+            rows_read: load.get::<_, i64>(1) as u64,
+            rows_rejected: load.get::<_, i64>(2) as u64,
+            acceptance: LoadAcceptance::from_row(&revoked, 0)
+                .expect("the revoked acceptance was just written"),
         })
     }
 
@@ -482,16 +577,26 @@ impl Warehouse {
         let rows = self
             .client
             .query(
-                "select load_id, source_path, file_sha256, file_bytes, status, rows_read,
-                        rows_loaded, rows_updated, rows_unchanged, rows_duplicate, rows_rejected,
-                        to_char(started_at at time zone 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'),
-                        extract(epoch from coalesce(finished_at, clock_timestamp()) - started_at)::float8,
-                        error,
-                        to_char(a.accepted_at at time zone 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'),
-                        a.accepted_by, a.reason, failure
-                 from salesflow.loads
-                 left join salesflow.load_acceptances a using (load_id)
-                 order by load_id desc limit $1",
+                &format!(
+                    "select l.load_id, source_path, file_sha256, file_bytes, status, rows_read,
+                            rows_loaded, rows_updated, rows_unchanged, rows_duplicate,
+                            rows_rejected, {started_at},
+                            extract(epoch from coalesce(finished_at, clock_timestamp())
+                                - started_at)::float8,
+                            error, failure, {acceptance}
+                     from salesflow.loads l
+                     -- the standing acceptance, else the last one revoked
+                     left join lateral (
+                         select accepted_at, accepted_by, reason,
+                                revoked_at, revoked_by, revoke_reason
+                         from salesflow.load_acceptances
+                         where load_id = l.load_id
+                         order by revoked_at is null desc, acceptance_id desc limit 1
+                     ) a on true
+                     order by l.load_id desc limit $1",
+                    started_at = utc_text("started_at"),
+                    acceptance = acceptance_columns(),
+                ),
                 &[&limit],
             )
             .map_err(|source| LoadError::database("reading the load ledger", source))?;
@@ -514,14 +619,8 @@ impl Warehouse {
                 started_at: row.get(11),
                 seconds: row.get(12),
                 error: row.get(13),
-                failure: row.get(17),
-                acceptance: row
-                    .get::<_, Option<String>>(14)
-                    .map(|accepted_at| LoadAcceptance {
-                        accepted_at,
-                        accepted_by: row.get(15),
-                        reason: row.get(16),
-                    }),
+                failure: row.get(14),
+                acceptance: LoadAcceptance::from_row(row, 15),
             })
             .collect())
     }
@@ -653,6 +752,17 @@ pub struct Acceptance {
     pub new: bool,
 }
 
+/// A revoked acceptance, as `salesflow accept --revoke` reports it.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct Revocation {
+    pub load_id: i64,
+    pub source_path: String,
+    pub rows_read: u64,
+    pub rows_rejected: u64,
+    #[serde(flatten)]
+    pub acceptance: LoadAcceptance,
+}
+
 /// A ledger row, as `salesflow status` shows it.
 #[derive(Debug, Clone, serde::Serialize)]
 pub struct LedgerRow {
@@ -669,17 +779,64 @@ pub struct LedgerRow {
     /// The class of a failure: `invalid_file` and `reject_rate_exceeded` fail again on the
     /// same bytes, `error` may pass when retried (None for older failures).
     pub failure: Option<String>,
-    /// Set when an operator accepted the load at the quality gate (`salesflow accept`).
+    /// Set when an operator accepted the load at the quality gate (`salesflow accept`): the
+    /// standing acceptance, else the last one revoked.
     pub acceptance: Option<LoadAcceptance>,
 }
 
-/// Who accepted a load at the quality gate, when and why.
+/// Who accepted a load at the quality gate, when and why; and whether that was revoked.
 #[derive(Debug, Clone, serde::Serialize)]
 pub struct LoadAcceptance {
     /// ISO 8601 in UTC.
     pub accepted_at: String,
     pub accepted_by: String,
     pub reason: String,
+    /// Set when the acceptance was revoked (`salesflow accept --revoke`): it no longer stands.
+    pub revoked: Option<AcceptanceRevocation>,
+}
+
+/// Who revoked an acceptance, when and why.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct AcceptanceRevocation {
+    /// ISO 8601 in UTC.
+    pub revoked_at: String,
+    pub revoked_by: String,
+    pub reason: String,
+}
+
+impl LoadAcceptance {
+    /// The acceptance in the columns of `acceptance_columns()` from `first` on; None when
+    /// they are NULL (a load without acceptance, from an outer join).
+    fn from_row(row: &postgres::Row, first: usize) -> Option<LoadAcceptance> {
+        let accepted_at: String = row.get::<_, Option<String>>(first)?;
+        Some(LoadAcceptance {
+            accepted_at,
+            accepted_by: row.get(first + 1),
+            reason: row.get(first + 2),
+            revoked: row.get::<_, Option<String>>(first + 3).map(|revoked_at| {
+                AcceptanceRevocation {
+                    revoked_at,
+                    revoked_by: row.get(first + 4),
+                    reason: row.get(first + 5),
+                }
+            }),
+        })
+    }
+}
+
+/// The columns of an acceptance (alias `a`), as `LoadAcceptance::from_row` reads them.
+fn acceptance_columns() -> String {
+    format!(
+        "{}, a.accepted_by, a.reason, {}, a.revoked_by, a.revoke_reason",
+        utc_text("a.accepted_at"),
+        utc_text("a.revoked_at")
+    )
+}
+
+/// A timestamptz column as ISO 8601 text in UTC, e.g. `2026-11-26T08:00:31Z` (the logs'
+/// time zone, whatever the session's).
+fn utc_text(column: &str) -> String {
+    format!("to_char({column} at time zone 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')")
 }
 
 fn mark_abandoned(client: &mut Client) -> Result<u64, LoadError> {

@@ -98,6 +98,49 @@ impl TestDb {
         output
     }
 
+    /// Leaves the schema as a salesflow that knew only migrations 1..=`version` did: the
+    /// bookkeeping table (as every version created it) and those scripts applied, each
+    /// recorded under its file name.
+    pub fn schema_as_of_version(&self, version: i32) {
+        use sha2::{Digest, Sha256};
+
+        let mut client = self.client();
+        client
+            .batch_execute(
+                "create schema salesflow;
+                 create table salesflow.schema_migrations (
+                     version    integer primary key,
+                     name       text not null,
+                     sha256     text not null,
+                     applied_at timestamptz not null default now()
+                 );",
+            )
+            .unwrap();
+        let mut scripts: Vec<PathBuf> =
+            std::fs::read_dir(Path::new(env!("CARGO_MANIFEST_DIR")).join("migrations"))
+                .expect("migrations directory")
+                .map(|entry| entry.unwrap().path())
+                .collect();
+        scripts.sort();
+        for (number, path) in (1..=version).zip(&scripts) {
+            let script = std::fs::read_to_string(path).unwrap();
+            let name = path.file_stem().unwrap().to_str().unwrap();
+            assert!(name.starts_with(&format!("{number:04}_")), "{name}");
+            client.batch_execute(&script).expect(name);
+            client
+                .execute(
+                    "insert into salesflow.schema_migrations (version, name, sha256)
+                     values ($1, $2, $3)",
+                    &[
+                        &number,
+                        &name,
+                        &hex::encode(Sha256::digest(script.as_bytes())),
+                    ],
+                )
+                .unwrap();
+        }
+    }
+
     /// The ledger's failure classes (`salesflow.loads.failure`), in load order.
     pub fn failures(&self) -> Vec<Option<String>> {
         self.client()

@@ -1,4 +1,5 @@
-//! `salesflow accept`: an operator's acceptance of a load over the quality threshold.
+//! `salesflow accept`: an operator's acceptance of a load over the quality threshold, and its
+//! revocation.
 
 use crate::{DatabaseArgs, exit};
 
@@ -11,18 +12,25 @@ use crate::{DatabaseArgs, exit};
 /// quality_gate task, or let the next run with new files judge it). The acceptance, with
 /// who and why, is kept in salesflow.load_acceptances. Accepting a load twice keeps the
 /// first acceptance.
+///
+/// --revoke takes a standing acceptance back, until the marts are published with the load:
+/// the gate holds the load back again. The revoked acceptance stays on record with who
+/// revoked it, when and why, and the load can be accepted again later.
 #[derive(clap::Args)]
 pub struct Args {
     #[command(flatten)]
     database: DatabaseArgs,
     /// The load id, as `salesflow status` and the quality gate's message show it.
     load_id: i64,
-    /// Why the load may be published (kept with the acceptance).
+    /// Why the load may be published (with --revoke: why no longer). Kept on record.
     #[arg(long)]
     reason: String,
-    /// Who accepts (default: the database role).
+    /// Who accepts or revokes (default: the database role).
     #[arg(long)]
     by: Option<String>,
+    /// Revoke the load's standing acceptance instead (refused once the load is published).
+    #[arg(long)]
+    revoke: bool,
     /// Print JSON instead of a sentence.
     #[arg(long)]
     json: bool,
@@ -30,30 +38,66 @@ pub struct Args {
 
 pub fn run(args: Args) -> anyhow::Result<u8> {
     let mut warehouse = args.database.open()?;
+    if args.revoke {
+        let revocation =
+            warehouse.revoke_acceptance(args.load_id, &args.reason, args.by.as_deref())?;
+        if args.json {
+            println!("{}", serde_json::to_string_pretty(&revocation)?);
+            return Ok(exit::OK);
+        }
+        let accepted = &revocation.acceptance;
+        let revoked = accepted
+            .revoked
+            .as_ref()
+            .expect("a revocation reports its revoked acceptance");
+        println!(
+            "load {} ({}): the acceptance by {} at {} is revoked by {} at {}: {}. \
+             The quality gate holds the load back again if it is over the threshold.",
+            revocation.load_id,
+            described(
+                &revocation.source_path,
+                revocation.rows_rejected,
+                revocation.rows_read
+            ),
+            accepted.accepted_by,
+            accepted.accepted_at,
+            revoked.revoked_by,
+            revoked.revoked_at,
+            revoked.reason
+        );
+        return Ok(exit::OK);
+    }
     let acceptance = warehouse.accept_load(args.load_id, &args.reason, args.by.as_deref())?;
     if args.json {
         println!("{}", serde_json::to_string_pretty(&acceptance)?);
         return Ok(exit::OK);
     }
-    let rate = if acceptance.rows_read > 0 {
-        100.0 * acceptance.rows_rejected as f64 / acceptance.rows_read as f64
-    } else {
-        0.0
-    };
     let verb = if acceptance.new {
         "accepted"
     } else {
         "was already accepted"
     };
     println!(
-        "load {} ({}, {} of {} rows rejected = {rate:.2}%) {verb} by {} at {}: {}",
+        "load {} ({}) {verb} by {} at {}: {}",
         acceptance.load_id,
-        acceptance.source_path,
-        acceptance.rows_rejected,
-        acceptance.rows_read,
+        described(
+            &acceptance.source_path,
+            acceptance.rows_rejected,
+            acceptance.rows_read
+        ),
         acceptance.accepted.accepted_by,
         acceptance.accepted.accepted_at,
         acceptance.accepted.reason
     );
     Ok(exit::OK)
+}
+
+/// The file and its reject rate, e.g. `sales.csv, 1 of 1005 rows rejected = 0.10%`.
+fn described(source_path: &str, rejected: u64, read: u64) -> String {
+    let rate = if read > 0 {
+        100.0 * rejected as f64 / read as f64
+    } else {
+        0.0
+    };
+    format!("{source_path}, {rejected} of {read} rows rejected = {rate:.2}%")
 }

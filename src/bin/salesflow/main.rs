@@ -174,7 +174,12 @@ pub fn fail(error: &anyhow::Error) -> u8 {
         if load_error.is_unreachable() {
             return exit::DATABASE_UNREACHABLE;
         }
-        if load_error.is_configuration() || matches!(load_error, LoadError::NotAcceptable { .. }) {
+        if load_error.is_configuration()
+            || matches!(
+                load_error,
+                LoadError::NotAcceptable { .. } | LoadError::NotRevocable { .. }
+            )
+        {
             return exit::USAGE;
         }
     }

@@ -5,7 +5,8 @@ use salesflow::report::Counts;
 use crate::{DatabaseArgs, exit};
 
 /// Show recent loads from the ledger (salesflow.loads), newest first, with their errors
-/// and acceptances (`salesflow accept`). Loads whose process died are marked failed first.
+/// and acceptances (`salesflow accept`; a revoked one is shown with its revocation, unless
+/// the load was accepted again). Loads whose process died are marked failed first.
 #[derive(clap::Args)]
 pub struct Args {
     #[command(flatten)]
@@ -82,6 +83,12 @@ pub fn run(args: Args) -> anyhow::Result<u8> {
                 "{:>6}  accepted at the quality gate {} by {}: {}",
                 "", accepted.accepted_at, accepted.accepted_by, accepted.reason
             );
+            if let Some(revoked) = &accepted.revoked {
+                println!(
+                    "{:>6}  acceptance revoked {} by {}: {}",
+                    "", revoked.revoked_at, revoked.revoked_by, revoked.reason
+                );
+            }
         }
     }
     Ok(exit::OK)
