@@ -73,7 +73,11 @@ Design choices
   and then ``publish_marts`` does not run: downstream DAGs scheduled on the
   ``salesflow_marts`` Asset are not triggered. Judging every unpublished load, not just this
   run's, keeps a load that failed the gate from being published by the next run; a run with a
-  ``max_reject_rate`` above its rate accepts and publishes it.
+  ``max_reject_rate`` above its rate accepts and publishes it, and so does any run once an
+  operator accepted that load (``salesflow accept``). An acceptance revoked before the
+  publication (``salesflow accept --revoke``) no longer counts: ``publish_marts`` checks the
+  acceptances the gate relied on again, under lock, and fails rather than publish a load whose
+  acceptance was revoked in between.
 * **No heavy work at parse time.** The module imports only ``airflow.sdk`` and the standard
   library at the top; psycopg, hashing and subprocesses happen inside tasks.
 
@@ -429,7 +433,9 @@ def _ledger_rows(conn, query: str, params: list, older_schema_query: str | None 
     import psycopg
 
     try:
-        return conn.execute(query, params).fetchall()
+        # Inside a transaction this is a savepoint, so that the older query can still run.
+        with conn.transaction():
+            return conn.execute(query, params).fetchall()
     except psycopg.errors.UndefinedTable:
         return []
     except psycopg.errors.UndefinedColumn:
@@ -665,18 +671,27 @@ def judge_loads(threshold: float, through_load_id: int) -> dict:
     unjudged; so do loads this run's tasks never reported (a task retried after a timeout, a
     file that changed while it was loaded, another run's load). Skipped and failed loads wrote
     nothing to judge. A load an operator accepted (`salesflow accept`, recorded in
-    salesflow.load_acceptances) is published whatever its rate."""
+    salesflow.load_acceptances) is published whatever its rate, unless the acceptance was
+    revoked (`salesflow accept --revoke`)."""
     with _connect(_database_url()) as conn:
         after = conn.execute(
             "select coalesce(max(through_load_id), 0) from salesflow.publications"
         ).fetchone()[0]
         through = max(through_load_id, after)
-        ledger = conn.execute(
-            "select load_id, source_path, rows_read, rows_rejected, a.accepted_by, a.reason"
+        ledger = _ledger_rows(
+            conn,
+            "select l.load_id, source_path, rows_read, rows_rejected, a.accepted_by, a.reason"
+            " from salesflow.loads l left join salesflow.load_acceptances a"
+            "  on a.load_id = l.load_id and a.revoked_at is null"  # the standing acceptance
+            " where l.load_id > %s and l.load_id <= %s and status = 'succeeded'"
+            " order by l.load_id",
+            [after, through],
+            # before schema 8 an acceptance could not be revoked (one row per load at most)
+            older_schema_query="select load_id, source_path, rows_read, rows_rejected,"
+            " a.accepted_by, a.reason"
             " from salesflow.loads left join salesflow.load_acceptances a using (load_id)"
             " where load_id > %s and load_id <= %s and status = 'succeeded' order by load_id",
-            [after, through],
-        ).fetchall()
+        )
         reasons = dict(
             conn.execute(
                 "select load_id, string_agg(reason || ' x' || n, ', ' order by n desc, reason) from ("
@@ -750,6 +765,42 @@ def judge_loads(threshold: float, through_load_id: int) -> dict:
         threshold,
     )
     return summary
+
+
+def record_publication(summary: dict, published_by: str) -> None:
+    """Records the publication of the loads the quality gate passed (`summary`), so that the
+    next gate judges the loads after them; fails (no retry) instead when the acceptance of a
+    load the gate passed as accepted was revoked since (`salesflow accept --revoke`).
+
+    The acceptances stay locked (FOR SHARE) until the publication commits, and a revocation
+    locks the acceptance it revokes: a revocation that comes first is seen here, one that comes
+    later waits, then finds the load published and is refused."""
+    accepted = summary["accepted_load_ids"]
+    with _connect(_database_url()) as conn, conn.transaction():
+        standing = accepted and {
+            row[0]
+            for row in _ledger_rows(
+                conn,
+                "select load_id from salesflow.load_acceptances"
+                " where load_id = any(%s) and revoked_at is null for share",
+                [accepted],
+                # before schema 8 an acceptance could not be revoked
+                older_schema_query="select load_id from salesflow.load_acceptances"
+                " where load_id = any(%s) for share",
+            )
+        }
+        revoked = [load_id for load_id in accepted if load_id not in standing]
+        if revoked:
+            _fail(
+                f"not published: the acceptance of load(s) {', '.join(map(str, revoked))} was"
+                " revoked after the quality gate passed them (salesflow accept --revoke). The"
+                " marts are consistent with raw.sales but stay unpublished; the next run's gate"
+                " judges those loads again."
+            )
+        conn.execute(
+            "insert into salesflow.publications (through_load_id, published_by) values (%s, %s)",
+            [summary["through_load_id"], published_by],
+        )
 
 
 # --------------------------------------------------------------------------- the DAG
@@ -850,11 +901,7 @@ def sales_pipeline():
         from airflow.sdk import get_current_context
 
         context = get_current_context()
-        with _connect(_database_url()) as conn:
-            conn.execute(
-                "insert into salesflow.publications (through_load_id, published_by) values (%s, %s)",
-                [summary["through_load_id"], f"airflow {DAG_ID} {context['run_id']}"],
-            )
+        record_publication(summary, f"airflow {DAG_ID} {context['run_id']}")
         context["outlet_events"][MARTS_ASSET].extra = {
             "through_load_id": summary["through_load_id"],
             "load_ids": summary["load_ids"],

@@ -215,12 +215,14 @@ def test_ingest_exit_codes(tmp_path, monkeypatch, make_database, use_database, e
     assert not any(url in arg or "postgresql://" in arg for arg in call["argv"])  # ... not in argv
 
 
-def migrate_ledger(url: str) -> None:
-    """The schema the binary would create (every migration, in order)."""
+def migrate_ledger(url: str, through_version: int | None = None) -> None:
+    """The schema the binary would create (every migration, in order), or the one a binary that
+    knew only the migrations up to `through_version` left behind."""
     import psycopg
 
+    scripts = sorted((REPO / "migrations").glob("*.sql"))[:through_version]
     with psycopg.connect(url, autocommit=True) as conn:
-        for script in sorted((REPO / "migrations").glob("*.sql")):
+        for script in scripts:
             conn.execute(script.read_text())
 
 
@@ -242,6 +244,19 @@ def accept(url: str, load_id: int) -> None:
         conn.execute(
             "insert into salesflow.load_acceptances (load_id, accepted_by, reason)"
             " values (%s, 'test', 'reviewed')",
+            [load_id],
+        )
+
+
+def revoke(url: str, load_id: int) -> None:
+    """What `salesflow accept LOAD_ID --revoke` records (tested with the binary in
+    tests/ingest.rs)."""
+    import psycopg
+
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute(
+            "update salesflow.load_acceptances set revoked_at = now(), revoked_by = 'test',"
+            " revoke_reason = 'wrong load' where load_id = %s and revoked_at is null",
             [load_id],
         )
 
@@ -513,6 +528,12 @@ def test_quality_gate_judges_every_load_after_the_last_publication(make_database
     accepted = sp.judge_loads(0.05, late)
     assert accepted["load_ids"] == [bad, late] and accepted["through_load_id"] == late
     assert accepted["accepted_load_ids"] == [bad]
+    # A revoked acceptance (salesflow accept --revoke) no longer counts; accepted again, it does.
+    revoke(url, bad)
+    with pytest.raises(AirflowFailException, match="bad.csv"):
+        sp.judge_loads(0.05, late)
+    accept(url, bad)
+    assert sp.judge_loads(0.05, late)["accepted_load_ids"] == [bad]
     worse = add_load(url, "/landing/worse.csv", "f" * 64, "succeeded", read=10, rejected=5)
     with pytest.raises(AirflowFailException) as caught:
         sp.judge_loads(0.05, worse)
@@ -520,6 +541,54 @@ def test_quality_gate_judges_every_load_after_the_last_publication(make_database
     publish(url, late)
     assert sp.judge_loads(0.05, late)["load_ids"] == []
     assert sp.judge_loads(0.05, late)["through_load_id"] == late
+
+
+def publications(url: str) -> list[tuple]:
+    import psycopg
+
+    with psycopg.connect(url) as conn:
+        return conn.execute(
+            "select through_load_id, published_by from salesflow.publications order by 1"
+        ).fetchall()
+
+
+def test_a_publication_is_refused_when_an_acceptance_the_gate_passed_is_revoked(
+    make_database, use_database
+):
+    import sales_pipeline as sp
+    from airflow.sdk.exceptions import AirflowFailException
+
+    url = use_database(make_database())
+    migrate_ledger(url)
+    bad = add_load(url, "/landing/bad.csv", "a" * 64, "succeeded", read=10, rejected=3)
+    accept(url, bad)
+    passed = sp.judge_loads(0.05, bad)
+    assert passed["accepted_load_ids"] == [bad]
+
+    # Revoked between the gate and the publication: nothing is published.
+    revoke(url, bad)
+    with pytest.raises(AirflowFailException, match=rf"acceptance of load\(s\) {bad} was revoked"):
+        sp.record_publication(passed, "run 1")
+    assert publications(url) == []
+    # Accepted again (a new acceptance), the same verdict is published.
+    accept(url, bad)
+    sp.record_publication(passed, "run 2")
+    assert publications(url) == [(bad, "run 2")]
+
+
+def test_gate_and_publication_on_a_ledger_from_before_revocations(make_database, use_database):
+    """Until the binary's next load migrates it, a ledger of schema 7 has at most one
+    acceptance per load, and none can be revoked."""
+    import sales_pipeline as sp
+
+    url = use_database(make_database())
+    migrate_ledger(url, through_version=7)
+    bad = add_load(url, "/landing/bad.csv", "a" * 64, "succeeded", read=10, rejected=3)
+    accept(url, bad)
+    passed = sp.judge_loads(0.05, bad)
+    assert passed["load_ids"] == passed["accepted_load_ids"] == [bad]
+    sp.record_publication(passed, "run 1")
+    assert publications(url) == [(bad, "run 1")]
 
 
 def test_dbt_layer_fails_when_dbt_fails(tmp_path, monkeypatch, use_database):
