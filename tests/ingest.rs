@@ -1388,6 +1388,61 @@ fn a_revoked_acceptance_stays_on_record_and_a_published_load_cannot_be_revoked()
 }
 
 #[test]
+fn a_revocation_racing_a_publication_waits_for_it_and_is_refused() {
+    let db = TestDb::new("revoke_race");
+    db.salesflow_ok(&["ingest", &reference_csv()], 0);
+    db.salesflow_ok(&["accept", "1", "--reason", "reviewed"], 0);
+    // Stand in for the DAG's publish_marts (record_publication) half-way: the acceptances it
+    // relies on locked and the publication written, not yet committed.
+    let mut publisher = db.client();
+    let mut publication = publisher.transaction().unwrap();
+    publication
+        .query(
+            "select load_id from salesflow.load_acceptances
+             where load_id = any($1) and revoked_at is null for share",
+            &[&vec![1_i64]],
+        )
+        .unwrap();
+    publication
+        .execute(
+            "insert into salesflow.publications (through_load_id, published_by)
+             values (1, 'airflow sales_pipeline scheduled__1')",
+            &[],
+        )
+        .unwrap();
+    let child = salesflow_command(&["accept", "1", "--revoke", "--reason", "too late"])
+        .env("DATABASE_URL", &db.url)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while db.count(
+        "select count(*) from pg_stat_activity
+         where datname = current_database() and wait_event_type = 'Lock'",
+    ) == 0
+    {
+        assert!(
+            Instant::now() < deadline,
+            "the revocation never waited for the publication"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    publication.commit().unwrap();
+    let output = child.wait_with_output().unwrap();
+    assert_eq!(output.status.code(), Some(2), "{}", stderr(&output));
+    assert!(
+        stderr(&output).contains("publication 1 (through load 1,"),
+        "{}",
+        stderr(&output)
+    );
+    assert_eq!(
+        db.count("select count(*) from salesflow.load_acceptances where revoked_at is null"),
+        1
+    );
+}
+
+#[test]
 fn an_acceptance_recorded_before_schema_version_8_stands_and_can_be_revoked() {
     let db = TestDb::new("revoke_v7");
     db.schema_as_of_version(7);
