@@ -239,4 +239,14 @@ fn status_lists_recent_loads() {
         age.num_minutes().abs() < 10,
         "{started} is not the load's time in UTC"
     );
+    // The file's modification time as its load began, in the same form.
+    let modified: chrono::DateTime<chrono::Utc> = std::fs::metadata(fixture("base.csv"))
+        .unwrap()
+        .modified()
+        .unwrap()
+        .into();
+    assert_eq!(
+        loads[1]["file_modified_at"],
+        modified.format("%Y-%m-%dT%H:%M:%SZ").to_string()
+    );
 }

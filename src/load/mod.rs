@@ -583,7 +583,7 @@ impl Warehouse {
                             rows_rejected, {started_at},
                             extract(epoch from coalesce(finished_at, clock_timestamp())
                                 - started_at)::float8,
-                            error, failure, {acceptance}
+                            error, failure, {file_modified_at}, {acceptance}
                      from salesflow.loads l
                      -- the standing acceptance, else the last one revoked
                      left join lateral (
@@ -595,6 +595,7 @@ impl Warehouse {
                      ) a on true
                      order by l.load_id desc limit $1",
                     started_at = utc_text("started_at"),
+                    file_modified_at = utc_text("file_modified_at"),
                     acceptance = acceptance_columns(),
                 ),
                 &[&limit],
@@ -620,7 +621,8 @@ impl Warehouse {
                 seconds: row.get(12),
                 error: row.get(13),
                 failure: row.get(14),
-                acceptance: LoadAcceptance::from_row(row, 15),
+                file_modified_at: row.get(15),
+                acceptance: LoadAcceptance::from_row(row, 16),
             })
             .collect())
     }
@@ -770,6 +772,9 @@ pub struct LedgerRow {
     pub source_path: String,
     pub file_sha256: String,
     pub file_bytes: i64,
+    /// When the file was last modified, as its load began (ISO 8601 in UTC, to the second;
+    /// None for loads recorded before schema version 6).
+    pub file_modified_at: Option<String>,
     pub status: String,
     pub counts: Counts,
     /// ISO 8601 in UTC, e.g. `2026-11-26T08:00:31Z` (the logs' time zone).
