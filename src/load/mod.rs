@@ -430,17 +430,9 @@ impl Warehouse {
             .client
             .transaction()
             .map_err(db("starting the transaction"))?;
-        let Some(load) = transaction
-            .query_opt(
-                "select status, source_path, rows_read, rows_rejected from salesflow.loads
-                 where load_id = $1",
-                &[&load_id],
-            )
-            .map_err(db("reading the load ledger"))?
-        else {
+        let Some((status, load)) = reviewed_load(&mut transaction, load_id)? else {
             return Err(not_acceptable("the ledger has no such load".into()));
         };
-        let status: String = load.get(0);
         if status != "succeeded" {
             return Err(not_acceptable(format!(
                 "it is {status}, so it wrote no rows to publish"
@@ -469,10 +461,7 @@ impl Warehouse {
             .commit()
             .map_err(db("committing the acceptance"))?;
         Ok(Acceptance {
-            load_id,
-            source_path: load.get(1),
-            rows_read: load.get::<_, i64>(2) as u64,
-            rows_rejected: load.get::<_, i64>(3) as u64,
+            load,
             accepted: LoadAcceptance::from_row(&accepted, 0)
                 .expect("the standing acceptance was just read"),
             new: inserted.is_some(),
@@ -502,14 +491,7 @@ impl Warehouse {
             .client
             .transaction()
             .map_err(db("starting the transaction"))?;
-        let Some(load) = transaction
-            .query_opt(
-                "select source_path, rows_read, rows_rejected from salesflow.loads
-                 where load_id = $1",
-                &[&load_id],
-            )
-            .map_err(db("reading the load ledger"))?
-        else {
+        let Some((_, load)) = reviewed_load(&mut transaction, load_id)? else {
             return Err(not_revocable("the ledger has no such load".into()));
         };
         let standing = transaction
@@ -563,10 +545,7 @@ impl Warehouse {
             .commit()
             .map_err(db("committing the revocation"))?;
         Ok(Revocation {
-            load_id,
-            source_path: load.get(0),
-            rows_read: load.get::<_, i64>(1) as u64,
-            rows_rejected: load.get::<_, i64>(2) as u64,
+            load,
             acceptance: LoadAcceptance::from_row(&revoked, 0)
                 .expect("the revoked acceptance was just written"),
         })
@@ -741,13 +720,46 @@ impl Warehouse {
     }
 }
 
-/// A load accepted for publication despite its rejects, as `salesflow accept` reports it.
+/// A load that an operator accepts at the quality gate, or whose acceptance they revoke.
 #[derive(Debug, Clone, serde::Serialize)]
-pub struct Acceptance {
+pub struct ReviewedLoad {
     pub load_id: i64,
     pub source_path: String,
     pub rows_read: u64,
     pub rows_rejected: u64,
+}
+
+/// The ledger's status of a load and the load as `accept` reports it; None when the ledger
+/// has no such load.
+fn reviewed_load(
+    transaction: &mut Transaction<'_>,
+    load_id: i64,
+) -> Result<Option<(String, ReviewedLoad)>, LoadError> {
+    let load = transaction
+        .query_opt(
+            "select status, source_path, rows_read, rows_rejected from salesflow.loads
+             where load_id = $1",
+            &[&load_id],
+        )
+        .map_err(|source| LoadError::database("reading the load ledger", source))?;
+    Ok(load.map(|load| {
+        (
+            load.get(0),
+            ReviewedLoad {
+                load_id,
+                source_path: load.get(1),
+                rows_read: load.get::<_, i64>(2) as u64,
+                rows_rejected: load.get::<_, i64>(3) as u64,
+            },
+        )
+    }))
+}
+
+/// A load accepted for publication despite its rejects, as `salesflow accept` reports it.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct Acceptance {
+    #[serde(flatten)]
+    pub load: ReviewedLoad,
     #[serde(flatten)]
     pub accepted: LoadAcceptance,
     /// False when the load had been accepted before: that acceptance stands.
@@ -757,10 +769,8 @@ pub struct Acceptance {
 /// A revoked acceptance, as `salesflow accept --revoke` reports it.
 #[derive(Debug, Clone, serde::Serialize)]
 pub struct Revocation {
-    pub load_id: i64,
-    pub source_path: String,
-    pub rows_read: u64,
-    pub rows_rejected: u64,
+    #[serde(flatten)]
+    pub load: ReviewedLoad,
     #[serde(flatten)]
     pub acceptance: LoadAcceptance,
 }

@@ -1,6 +1,8 @@
 //! `salesflow accept`: an operator's acceptance of a load over the quality threshold, and its
 //! revocation.
 
+use salesflow::load::ReviewedLoad;
+
 use crate::{DatabaseArgs, exit};
 
 /// Accept a succeeded load for publication despite its rejects.
@@ -53,12 +55,8 @@ pub fn run(args: Args) -> anyhow::Result<u8> {
         println!(
             "load {} ({}): the acceptance by {} at {} is revoked by {} at {}: {}. \
              The quality gate holds the load back again if it is over the threshold.",
-            revocation.load_id,
-            described(
-                &revocation.source_path,
-                revocation.rows_rejected,
-                revocation.rows_read
-            ),
+            revocation.load.load_id,
+            described(&revocation.load),
             accepted.accepted_by,
             accepted.accepted_at,
             revoked.revoked_by,
@@ -79,12 +77,8 @@ pub fn run(args: Args) -> anyhow::Result<u8> {
     };
     println!(
         "load {} ({}) {verb} by {} at {}: {}",
-        acceptance.load_id,
-        described(
-            &acceptance.source_path,
-            acceptance.rows_rejected,
-            acceptance.rows_read
-        ),
+        acceptance.load.load_id,
+        described(&acceptance.load),
         acceptance.accepted.accepted_by,
         acceptance.accepted.accepted_at,
         acceptance.accepted.reason
@@ -93,11 +87,14 @@ pub fn run(args: Args) -> anyhow::Result<u8> {
 }
 
 /// The file and its reject rate, e.g. `sales.csv, 1 of 1005 rows rejected = 0.10%`.
-fn described(source_path: &str, rejected: u64, read: u64) -> String {
-    let rate = if read > 0 {
-        100.0 * rejected as f64 / read as f64
+fn described(load: &ReviewedLoad) -> String {
+    let rate = if load.rows_read > 0 {
+        100.0 * load.rows_rejected as f64 / load.rows_read as f64
     } else {
         0.0
     };
-    format!("{source_path}, {rejected} of {read} rows rejected = {rate:.2}%")
+    format!(
+        "{}, {} of {} rows rejected = {rate:.2}%",
+        load.source_path, load.rows_rejected, load.rows_read
+    )
 }
