@@ -5,7 +5,7 @@ use salesflow::load::ReviewedLoad;
 
 use crate::{DatabaseArgs, exit};
 
-/// Accept a succeeded load for publication despite its rejects.
+/// Accept a succeeded load for publication despite its rejects (--revoke: take that back).
 ///
 /// The Airflow DAG's quality gate holds back every load that rejected more than its
 /// threshold of rows (max_reject_rate, 5 % by default), and every later run fails on it
