@@ -326,7 +326,7 @@ def small_file(first_sale_id: int) -> str:
     )
 
 
-def test_a_load_that_failed_the_gate_is_published_only_once_accepted(
+def test_a_load_that_failed_the_gate_is_published_only_with_a_standing_acceptance(
     run_dag, landing, warehouse, binary
 ):
     events_before = asset_events()
@@ -341,19 +341,35 @@ def test_a_load_that_failed_the_gate_is_published_only_once_accepted(
     assert "salesflow accept LOAD_ID" in output
     assert asset_events() == events_before
 
-    # An operator looks at the rejects and accepts that load with the binary: the next run
-    # publishes every load since the last publication at the usual threshold, the bad one
-    # included, and says which loads were published by acceptance.
-    accept = subprocess.run(
-        [binary, "accept", str(bad_load_id), "--reason", "rejects reviewed", "--by", "e2e"],
-        env={**os.environ, "DATABASE_URL": warehouse},
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
-    assert accept.returncode == 0, accept.stderr
-    assert f"load {bad_load_id} (" in accept.stdout and "accepted by e2e" in accept.stdout
+    def salesflow(*args: str) -> subprocess.CompletedProcess:
+        done = subprocess.run(
+            [binary, *args, "--by", "e2e"],
+            env={**os.environ, "DATABASE_URL": warehouse},
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        assert done.returncode == 0, done.stderr
+        return done
+
+    # An operator accepts that load with the binary, then thinks better of it and revokes the
+    # acceptance: the next run's gate holds the load back again.
+    accepted = salesflow("accept", str(bad_load_id), "--reason", "rejects reviewed")
+    assert f"load {bad_load_id} (" in accepted.stdout and "accepted by e2e" in accepted.stdout
+    revoked = salesflow("accept", str(bad_load_id), "--revoke", "--reason", "wrong load")
+    assert "is revoked by e2e" in revoked.stdout
     (landing / "sales-2024-04b.csv").write_text(small_file(7101))
+    rc, output, states = run_dag(landing)
+    assert rc != 0, tail(output)
+    assert states["quality_gate"] == ["failed"], tail(output)
+    assert f"sales-bad.csv (load {bad_load_id})" in output
+    assert asset_events() == events_before
+
+    # Accepted again (after a look at the rejects): the next run publishes every load since
+    # the last publication at the usual threshold, the bad one included, and says which loads
+    # were published by acceptance.
+    salesflow("accept", str(bad_load_id), "--reason", "rejects reviewed again")
+    (landing / "sales-2024-04c.csv").write_text(small_file(7201))
     rc, output, states = run_dag(landing)
     assert rc == 0, tail(output)
     assert states["publish_marts"] == ["success"], tail(output)
