@@ -753,7 +753,8 @@ def judge_loads(threshold: float, through_load_id: int) -> dict:
         _fail(
             f"quality gate: reject rate over {100 * threshold:g}% in {len(breaches)} load(s): "
             + "; ".join(breaches)
-            + ". The rows are quarantined in raw.sales_rejects; the marts are consistent with raw.sales"
+            + ". The rows are quarantined in raw.sales_rejects (`salesflow rejects LOAD_ID` shows"
+            " them); the marts are consistent with raw.sales"
             " but are not published, and later runs fail here too until the load is accepted:"
             " `salesflow accept LOAD_ID --reason ...`, then clear this task (or a run with the"
             " max_reject_rate param above its rate publishes it)."

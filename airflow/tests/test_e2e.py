@@ -343,7 +343,7 @@ def test_a_load_that_failed_the_gate_is_published_only_with_a_standing_acceptanc
 
     def salesflow(*args: str) -> subprocess.CompletedProcess:
         done = subprocess.run(
-            [binary, *args, "--by", "e2e"],
+            [binary, *args],
             env={**os.environ, "DATABASE_URL": warehouse},
             capture_output=True,
             text=True,
@@ -352,11 +352,23 @@ def test_a_load_that_failed_the_gate_is_published_only_with_a_standing_acceptanc
         assert done.returncode == 0, done.stderr
         return done
 
-    # An operator accepts that load with the binary, then thinks better of it and revokes the
-    # acceptance: the next run's gate holds the load back again.
-    accepted = salesflow("accept", str(bad_load_id), "--reason", "rejects reviewed")
+    # An operator looks at the load's rejects, accepts it with the binary, then thinks better
+    # of it and revokes the acceptance: the next run's gate holds the load back again.
+    rejects = salesflow("rejects", str(bad_load_id), "--json")
+    rejected_lines = [row["source_line"] for row in json.loads(rejects.stdout)["rejects"]]
+    assert rejected_lines == [
+        line
+        for (line,) in query(
+            warehouse,
+            "select source_line from raw.sales_rejects where load_id = %s order by 1",
+            bad_load_id,
+        )
+    ]
+    accepted = salesflow("accept", str(bad_load_id), "--reason", "rejects reviewed", "--by", "e2e")
     assert f"load {bad_load_id} (" in accepted.stdout and "accepted by e2e" in accepted.stdout
-    revoked = salesflow("accept", str(bad_load_id), "--revoke", "--reason", "wrong load")
+    revoked = salesflow(
+        "accept", str(bad_load_id), "--revoke", "--reason", "wrong load", "--by", "e2e"
+    )
     assert "is revoked by e2e" in revoked.stdout
     (landing / "sales-2024-04b.csv").write_text(small_file(7101))
     rc, output, states = run_dag(landing)
@@ -368,7 +380,7 @@ def test_a_load_that_failed_the_gate_is_published_only_with_a_standing_acceptanc
     # Accepted again (after a look at the rejects): the next run publishes every load since
     # the last publication at the usual threshold, the bad one included, and says which loads
     # were published by acceptance.
-    salesflow("accept", str(bad_load_id), "--reason", "rejects reviewed again")
+    salesflow("accept", str(bad_load_id), "--reason", "rejects reviewed again", "--by", "e2e")
     (landing / "sales-2024-04c.csv").write_text(small_file(7201))
     rc, output, states = run_dag(landing)
     assert rc == 0, tail(output)

@@ -13,6 +13,7 @@ mod copy;
 mod lock;
 mod merge;
 mod migrate;
+mod rejects;
 
 use std::fmt;
 use std::str::FromStr;
@@ -22,6 +23,7 @@ use chrono::{Datelike, NaiveDate};
 use postgres::{Client, NoTls, Transaction};
 
 pub use copy::{RowKind, RowWriter};
+pub use rejects::{LoadRejects, ReasonCount, RejectedRow};
 
 use crate::report::Counts;
 
@@ -55,6 +57,9 @@ pub enum LoadError {
     /// `accept` named a load that cannot be accepted.
     #[error("load {load_id} cannot be accepted: {why}")]
     NotAcceptable { load_id: i64, why: String },
+    /// A command named a load that the ledger does not have.
+    #[error("load {load_id}: the ledger has no such load")]
+    NoSuchLoad { load_id: i64 },
     /// `accept --revoke` named a load whose acceptance cannot be revoked.
     #[error("the acceptance of load {load_id} cannot be revoked: {why}")]
     NotRevocable { load_id: i64, why: String },

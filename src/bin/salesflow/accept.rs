@@ -1,15 +1,13 @@
 //! `salesflow accept`: an operator's acceptance of a load over the quality threshold, and its
 //! revocation.
 
-use salesflow::load::ReviewedLoad;
-
-use crate::{DatabaseArgs, exit};
+use crate::{DatabaseArgs, describe_load, exit};
 
 /// Accept a succeeded load for publication despite its rejects (--revoke: take that back).
 ///
 /// The Airflow DAG's quality gate holds back every load that rejected more than its
 /// threshold of rows (max_reject_rate, 5 % by default), and every later run fails on it
-/// too. After looking at its rows in raw.sales_rejects, accept the load: the gate then
+/// too. After looking at its rows (`salesflow rejects LOAD_ID`), accept the load: the gate then
 /// publishes it, without raising the threshold for other loads (clear the failed
 /// quality_gate task, or let the next run with new files judge it). The acceptance, with
 /// who and why, is kept in salesflow.load_acceptances. Accepting a load twice keeps the
@@ -56,7 +54,7 @@ pub fn run(args: Args) -> anyhow::Result<u8> {
             "load {} ({}): the acceptance by {} at {} is revoked by {} at {}: {}. \
              The quality gate holds the load back again if it is over the threshold.",
             revocation.load.load_id,
-            described(&revocation.load),
+            describe_load(&revocation.load),
             accepted.accepted_by,
             accepted.accepted_at,
             revoked.revoked_by,
@@ -78,23 +76,10 @@ pub fn run(args: Args) -> anyhow::Result<u8> {
     println!(
         "load {} ({}) {verb} by {} at {}: {}",
         acceptance.load.load_id,
-        described(&acceptance.load),
+        describe_load(&acceptance.load),
         acceptance.accepted.accepted_by,
         acceptance.accepted.accepted_at,
         acceptance.accepted.reason
     );
     Ok(exit::OK)
-}
-
-/// The file and its reject rate, e.g. `sales.csv, 1 of 1005 rows rejected = 0.10%`.
-fn described(load: &ReviewedLoad) -> String {
-    let rate = if load.rows_read > 0 {
-        100.0 * load.rows_rejected as f64 / load.rows_read as f64
-    } else {
-        0.0
-    };
-    format!(
-        "{}, {} of {} rows rejected = {rate:.2}%",
-        load.source_path, load.rows_rejected, load.rows_read
-    )
 }

@@ -115,8 +115,9 @@ fn log_file(report: &report::FileReport) {
             load_id = report.load_id,
             rejected = c.rejected,
             read = c.read,
-            "{:.2}% of the rows were rejected (over {:.0}%): they are in raw.sales_rejects; \
-             --max-reject-rate rolls such a file back instead",
+            "{:.2}% of the rows were rejected (over {:.0}%): they are in raw.sales_rejects \
+             (`salesflow rejects LOAD_ID` shows them); --max-reject-rate rolls such a file \
+             back instead",
             report.reject_rate * 100.0,
             HIGH_REJECT_RATE * 100.0
         );

@@ -5,6 +5,7 @@ mod accept;
 mod check;
 mod generate;
 mod ingest;
+mod rejects;
 mod status;
 
 use std::io::IsTerminal;
@@ -14,7 +15,7 @@ use std::process::ExitCode;
 use anyhow::Context;
 use clap::{Parser, Subcommand, ValueEnum};
 use salesflow::contract::{Contract, ContractError};
-use salesflow::load::{self, LoadError, Warehouse};
+use salesflow::load::{self, LoadError, ReviewedLoad, Warehouse};
 use salesflow::read::ReadError;
 
 /// Exit codes, as documented in the README and `--help`.
@@ -68,6 +69,7 @@ enum Command {
     Check(check::Args),
     Generate(generate::Args),
     Status(status::Args),
+    Rejects(rejects::Args),
     Accept(accept::Args),
 }
 
@@ -88,6 +90,19 @@ impl DatabaseArgs {
         tracing::debug!(target_db = warehouse.target(), applied, "connected");
         Ok(warehouse)
     }
+}
+
+/// A load's file and reject rate, e.g. `sales.csv, 1 of 1005 rows rejected = 0.10%`.
+pub fn describe_load(load: &ReviewedLoad) -> String {
+    let rate = if load.rows_read > 0 {
+        100.0 * load.rows_rejected as f64 / load.rows_read as f64
+    } else {
+        0.0
+    };
+    format!(
+        "{}, {} of {} rows rejected = {rate:.2}%",
+        load.source_path, load.rows_rejected, load.rows_read
+    )
 }
 
 /// Options shared by the commands that read sales files.
@@ -177,7 +192,9 @@ pub fn fail(error: &anyhow::Error) -> u8 {
         if load_error.is_configuration()
             || matches!(
                 load_error,
-                LoadError::NotAcceptable { .. } | LoadError::NotRevocable { .. }
+                LoadError::NotAcceptable { .. }
+                    | LoadError::NotRevocable { .. }
+                    | LoadError::NoSuchLoad { .. }
             )
         {
             return exit::USAGE;
@@ -197,6 +214,7 @@ fn main() -> ExitCode {
         Command::Check(args) => check::run(args),
         Command::Generate(args) => generate::run(args),
         Command::Status(args) => status::run(args),
+        Command::Rejects(args) => rejects::run(args),
         Command::Accept(args) => accept::run(args),
     };
     ExitCode::from(result.unwrap_or_else(|error| fail(&error)))

@@ -1,0 +1,96 @@
+//! Reading a load's quarantined rows back (`salesflow rejects`): what the quality gate asks an
+//! operator to look at before accepting a load.
+
+use super::{LoadError, ReviewedLoad, Warehouse, reviewed_load};
+
+/// A load's rejects, as `salesflow rejects` shows them.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct LoadRejects {
+    #[serde(flatten)]
+    pub load: ReviewedLoad,
+    pub status: String,
+    /// The class of a failed load's failure (see `LedgerRow::failure`).
+    pub failure: Option<String>,
+    /// How many quarantined rows carry each reason code, most frequent first.
+    pub reasons: Vec<ReasonCount>,
+    /// The first quarantined rows, in file order (at most the limit asked for).
+    pub rejects: Vec<RejectedRow>,
+}
+
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct ReasonCount {
+    pub reason: String,
+    pub rows: u64,
+}
+
+/// One row of `raw.sales_rejects`.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct RejectedRow {
+    /// The line of the file on which the record starts (the header is line 1).
+    pub source_line: i64,
+    pub reasons: Vec<String>,
+    pub message: String,
+    /// The record's text as it was in the file.
+    pub raw_record: String,
+}
+
+impl Warehouse {
+    /// The rejects of one load: reason counts over all of them and the first `limit` rows.
+    pub fn load_rejects(&mut self, load_id: i64, limit: i64) -> Result<LoadRejects, LoadError> {
+        let db = |context| move |source| LoadError::database(context, source);
+        // One snapshot for the ledger row and its rejects.
+        let mut transaction = self
+            .client
+            .build_transaction()
+            .read_only(true)
+            .isolation_level(postgres::IsolationLevel::RepeatableRead)
+            .start()
+            .map_err(db("starting the transaction"))?;
+        let Some((status, load)) = reviewed_load(&mut transaction, load_id)? else {
+            return Err(LoadError::NoSuchLoad { load_id });
+        };
+        let failure = transaction
+            .query_one(
+                "select failure from salesflow.loads where load_id = $1",
+                &[&load_id],
+            )
+            .map_err(db("reading the load ledger"))?
+            .get(0);
+        let reasons = transaction
+            .query(
+                "select reason, count(*) from raw.sales_rejects, unnest(reasons) as reason
+                 where load_id = $1 group by reason order by count(*) desc, reason",
+                &[&load_id],
+            )
+            .map_err(db("counting the rejects"))?
+            .iter()
+            .map(|row| ReasonCount {
+                reason: row.get(0),
+                rows: row.get::<_, i64>(1) as u64,
+            })
+            .collect();
+        let rejects = transaction
+            .query(
+                "select source_line, reasons, message, raw_record from raw.sales_rejects
+                 where load_id = $1 order by source_line limit $2",
+                &[&load_id, &limit],
+            )
+            .map_err(db("reading the rejects"))?
+            .iter()
+            .map(|row| RejectedRow {
+                source_line: row.get(0),
+                reasons: row.get(1),
+                message: row.get(2),
+                raw_record: row.get(3),
+            })
+            .collect();
+        transaction.commit().map_err(db("ending the transaction"))?;
+        Ok(LoadRejects {
+            load,
+            status,
+            failure,
+            reasons,
+            rejects,
+        })
+    }
+}
