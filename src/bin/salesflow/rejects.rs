@@ -17,7 +17,7 @@ pub struct Args {
     load_id: i64,
     /// How many rows to show, in file order (the reason counts cover them all).
     #[arg(long, default_value_t = 20)]
-    limit: i64,
+    limit: u32,
     /// Print JSON instead of text.
     #[arg(long)]
     json: bool,
@@ -25,7 +25,7 @@ pub struct Args {
 
 pub fn run(args: Args) -> anyhow::Result<u8> {
     let mut warehouse = args.database.open()?;
-    let found = warehouse.load_rejects(args.load_id, args.limit.max(0))?;
+    let found = warehouse.load_rejects(args.load_id, args.limit.into())?;
     if args.json {
         println!("{}", serde_json::to_string_pretty(&found)?);
         return Ok(exit::OK);

@@ -13,7 +13,7 @@ pub struct Args {
     database: DatabaseArgs,
     /// How many loads to show.
     #[arg(long, default_value_t = 20)]
-    limit: i64,
+    limit: u32,
     /// Print JSON instead of a table.
     #[arg(long)]
     json: bool,
@@ -22,7 +22,7 @@ pub struct Args {
 pub fn run(args: Args) -> anyhow::Result<u8> {
     let mut warehouse = args.database.open()?;
     warehouse.sweep_abandoned_loads()?;
-    let loads = warehouse.recent_loads(args.limit)?;
+    let loads = warehouse.recent_loads(args.limit.into())?;
     if args.json {
         println!("{}", serde_json::to_string_pretty(&loads)?);
         return Ok(exit::OK);
