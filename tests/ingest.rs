@@ -1145,7 +1145,7 @@ fn a_schema_version_1_database_is_migrated_on_the_next_ingest() {
 }
 
 #[test]
-fn accept_records_who_and_why_once_and_refuses_loads_without_rows() {
+fn accept_records_who_and_why_once_and_refuses_loads_without_rows_or_already_published() {
     let db = TestDb::new("accept");
     db.salesflow_ok(&["ingest", &reference_csv()], 0);
     db.salesflow_ok(&["ingest", &fixture("empty.csv")], 3);
@@ -1227,6 +1227,28 @@ fn accept_records_who_and_why_once_and_refuses_loads_without_rows() {
         let refused = db.salesflow_ok(&args, 2);
         assert!(stderr(&refused).contains(expected), "{}", stderr(&refused));
     }
+    // Once a publication of the marts covers a load (as the Airflow DAG records it), the gate
+    // never judges it again: a new acceptance is refused, a standing one is still reported.
+    db.salesflow_ok(&["ingest", &fixture("base.csv")], 0);
+    db.client()
+        .execute(
+            "insert into salesflow.publications (through_load_id, published_by)
+             values (3, 'airflow sales_pipeline manual__1')",
+            &[],
+        )
+        .unwrap();
+    let refused = db.salesflow_ok(&["accept", "3", "--reason", "x"], 2);
+    assert!(
+        stderr(&refused).contains(
+            "load 3 cannot be accepted: publication 1 (through load 3, at 20"
+        ) && stderr(&refused).contains(
+            " by airflow sales_pipeline manual__1) already published it, so an acceptance would change nothing"
+        ),
+        "{}",
+        stderr(&refused)
+    );
+    let again = stdout(&db.salesflow_ok(&["accept", "1", "--reason", "x"], 0));
+    assert!(again.contains("was already accepted by alice"), "{again}");
     assert_eq!(
         db.count("select count(*) from salesflow.load_acceptances"),
         1

@@ -419,7 +419,8 @@ impl Warehouse {
     /// Records that an operator accepts a succeeded load for publication despite its
     /// rejects (`salesflow.load_acceptances`): the orchestrator's quality gate then does
     /// not hold it against the reject threshold. `by` defaults to the database role. A load
-    /// accepted before keeps its first acceptance (returned with `new: false`).
+    /// accepted before keeps its first acceptance (returned with `new: false`). A load that a
+    /// publication already covers is refused: the gate never judges it again.
     pub fn accept_load(
         &mut self,
         load_id: i64,
@@ -441,6 +442,19 @@ impl Warehouse {
         if status != "succeeded" {
             return Err(not_acceptable(format!(
                 "it is {status}, so it wrote no rows to publish"
+            )));
+        }
+        let standing = transaction
+            .query_opt(
+                "select from salesflow.load_acceptances where load_id = $1 and revoked_at is null",
+                &[&load_id],
+            )
+            .map_err(db("reading the acceptance"))?;
+        if standing.is_none()
+            && let Some(publication) = covering_publication(&mut transaction, load_id)?
+        {
+            return Err(not_acceptable(format!(
+                "{publication} already published it, so an acceptance would change nothing"
             )));
         }
         let inserted = transaction
@@ -510,27 +524,9 @@ impl Warehouse {
             return Err(not_revocable("it has no standing acceptance".into()));
         };
         let acceptance_id: i64 = standing.get(0);
-        if let Some(publication) = transaction
-            .query_opt(
-                &format!(
-                    "select publication_id, through_load_id, {published_at}, published_by
-                     from salesflow.publications where through_load_id >= $1
-                     order by publication_id limit 1",
-                    published_at = utc_text("published_at"),
-                ),
-                &[&load_id],
-            )
-            .map_err(db("reading the publications"))?
-        {
-            let (publication_id, through, at, by): (i64, i64, String, String) = (
-                publication.get(0),
-                publication.get(1),
-                publication.get(2),
-                publication.get(3),
-            );
+        if let Some(publication) = covering_publication(&mut transaction, load_id)? {
             return Err(not_revocable(format!(
-                "publication {publication_id} (through load {through}, at {at} by {by}) \
-                 already published it, and revoking cannot unpublish it"
+                "{publication} already published it, and revoking cannot unpublish it"
             )));
         }
         let revoked = transaction
@@ -757,6 +753,31 @@ fn reviewed_load(
                 rows_rejected: load.get::<_, i64>(3) as u64,
             },
         )
+    }))
+}
+
+/// The first publication of the marts that covers a load, described as
+/// `publication 3 (through load 7, at 2026-11-26T08:00:31Z by airflow ...)`; None while the
+/// load is unpublished.
+fn covering_publication(
+    transaction: &mut Transaction<'_>,
+    load_id: i64,
+) -> Result<Option<String>, LoadError> {
+    let publication = transaction
+        .query_opt(
+            &format!(
+                "select publication_id, through_load_id, {published_at}, published_by
+                 from salesflow.publications where through_load_id >= $1
+                 order by publication_id limit 1",
+                published_at = utc_text("published_at"),
+            ),
+            &[&load_id],
+        )
+        .map_err(|source| LoadError::database("reading the publications", source))?;
+    Ok(publication.map(|row| {
+        let (publication_id, through, at, by): (i64, i64, String, String) =
+            (row.get(0), row.get(1), row.get(2), row.get(3));
+        format!("publication {publication_id} (through load {through}, at {at} by {by})")
     }))
 }
 

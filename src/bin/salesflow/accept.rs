@@ -11,7 +11,8 @@ use crate::{DatabaseArgs, describe_load, exit};
 /// publishes it, without raising the threshold for other loads (clear the failed
 /// quality_gate task, or let the next run with new files judge it). The acceptance, with
 /// who and why, is kept in salesflow.load_acceptances. Accepting a load twice keeps the
-/// first acceptance.
+/// first acceptance. A load that the marts were already published with is not judged
+/// again, so accepting it is refused.
 ///
 /// --revoke takes a standing acceptance back, until the marts are published with the load:
 /// the gate holds the load back again. The revoked acceptance stays on record with who
