@@ -436,7 +436,8 @@ impl Warehouse {
             .client
             .transaction()
             .map_err(db("starting the transaction"))?;
-        let Some((status, load)) = reviewed_load(&mut transaction, load_id)? else {
+        let Some(LedgerEntry { status, load, .. }) = ledger_entry(&mut transaction, load_id)?
+        else {
             return Err(not_acceptable("the ledger has no such load".into()));
         };
         if status != "succeeded" {
@@ -510,7 +511,7 @@ impl Warehouse {
             .client
             .transaction()
             .map_err(db("starting the transaction"))?;
-        let Some((_, load)) = reviewed_load(&mut transaction, load_id)? else {
+        let Some(LedgerEntry { load, .. }) = ledger_entry(&mut transaction, load_id)? else {
             return Err(not_revocable("the ledger has no such load".into()));
         };
         let standing = transaction
@@ -730,29 +731,35 @@ pub struct ReviewedLoad {
     pub rows_rejected: u64,
 }
 
-/// The ledger's status of a load and the load as `accept` reports it; None when the ledger
-/// has no such load.
-fn reviewed_load(
+/// What the ledger says of a load reviewed by `accept` or `rejects`.
+struct LedgerEntry {
+    status: String,
+    /// The class of a failed load's failure (see `LedgerRow::failure`).
+    failure: Option<String>,
+    load: ReviewedLoad,
+}
+
+/// The ledger's entry for a load; None when the ledger has no such load.
+fn ledger_entry(
     transaction: &mut Transaction<'_>,
     load_id: i64,
-) -> Result<Option<(String, ReviewedLoad)>, LoadError> {
-    let load = transaction
+) -> Result<Option<LedgerEntry>, LoadError> {
+    let row = transaction
         .query_opt(
-            "select status, source_path, rows_read, rows_rejected from salesflow.loads
-             where load_id = $1",
+            "select status, failure, source_path, rows_read, rows_rejected
+             from salesflow.loads where load_id = $1",
             &[&load_id],
         )
         .map_err(|source| LoadError::database("reading the load ledger", source))?;
-    Ok(load.map(|load| {
-        (
-            load.get(0),
-            ReviewedLoad {
-                load_id,
-                source_path: load.get(1),
-                rows_read: load.get::<_, i64>(2) as u64,
-                rows_rejected: load.get::<_, i64>(3) as u64,
-            },
-        )
+    Ok(row.map(|row| LedgerEntry {
+        status: row.get(0),
+        failure: row.get(1),
+        load: ReviewedLoad {
+            load_id,
+            source_path: row.get(2),
+            rows_read: row.get::<_, i64>(3) as u64,
+            rows_rejected: row.get::<_, i64>(4) as u64,
+        },
     }))
 }
 

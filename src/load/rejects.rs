@@ -1,7 +1,7 @@
 //! Reading a load's quarantined rows back (`salesflow rejects`): what the quality gate asks an
 //! operator to look at before accepting a load.
 
-use super::{LoadError, ReviewedLoad, Warehouse, reviewed_load};
+use super::{LedgerEntry, LoadError, ReviewedLoad, Warehouse, ledger_entry};
 
 /// A load's rejects, as `salesflow rejects` shows them.
 #[derive(Debug, Clone, serde::Serialize)]
@@ -46,16 +46,14 @@ impl Warehouse {
             .isolation_level(postgres::IsolationLevel::RepeatableRead)
             .start()
             .map_err(db("starting the transaction"))?;
-        let Some((status, load)) = reviewed_load(&mut transaction, load_id)? else {
+        let Some(LedgerEntry {
+            status,
+            failure,
+            load,
+        }) = ledger_entry(&mut transaction, load_id)?
+        else {
             return Err(LoadError::NoSuchLoad { load_id });
         };
-        let failure = transaction
-            .query_one(
-                "select failure from salesflow.loads where load_id = $1",
-                &[&load_id],
-            )
-            .map_err(db("reading the load ledger"))?
-            .get(0);
         let reasons = transaction
             .query(
                 "select reason, count(*) from raw.sales_rejects, unnest(reasons) as reason
