@@ -71,7 +71,7 @@ fn reference_file_lands_with_every_row_accounted_for() {
     assert!(reject.get::<_, String>(4).contains("got -1"));
     assert_eq!(
         db.value::<i32>("select max(version) from salesflow.schema_migrations"),
-        8
+        9
     );
 
     let mut sale = |id: i64| {
@@ -1110,7 +1110,8 @@ fn a_schema_version_1_database_is_migrated_on_the_next_ingest() {
             (5, "load acceptances".into()),
             (6, "file modification time".into()),
             (7, "load failure class".into()),
-            (8, "acceptance revocations".into())
+            (8, "acceptance revocations".into()),
+            (9, "least-privilege roles".into())
         ]
     );
     // The old reject is kept, with NULL fields; the new load's reject has its fields.
@@ -1140,7 +1141,7 @@ fn a_schema_version_1_database_is_migrated_on_the_next_ingest() {
     db.salesflow_ok(&["status"], 0);
     assert_eq!(
         db.count("select count(*) from salesflow.schema_migrations"),
-        8
+        9
     );
 }
 

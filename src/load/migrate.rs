@@ -4,6 +4,11 @@
 //! loaders starting together do not race. The applied versions and a checksum of each
 //! script are kept in `salesflow.schema_migrations`; a script that changed after it was
 //! applied is an error, not a silent divergence.
+//!
+//! The roles migration needs more than ownership of the schema: the right to create roles,
+//! or the roles made by an administrator beforehand. Without either it is left pending, with
+//! a warning that says what the administrator must run, and the other migrations go on: the
+//! warehouse works as before, under the one user that owns it, until the roles exist.
 
 use postgres::Client;
 use sha2::{Digest, Sha256};
@@ -52,7 +57,21 @@ const MIGRATIONS: &[(i32, &str, &str)] = &[
         "acceptance revocations",
         include_str!("../../migrations/0008_acceptance_revocations.sql"),
     ),
+    (
+        ROLES_MIGRATION,
+        "least-privilege roles",
+        include_str!("../../migrations/0009_roles.sql"),
+    ),
 ];
+
+/// The migration that creates the group roles and hands them the schemas.
+const ROLES_MIGRATION: i32 = 9;
+
+/// The group roles, as migration 9 creates them.
+pub const LOADER_ROLE: &str = "salesflow_loader";
+pub const TRANSFORMER_ROLE: &str = "salesflow_transformer";
+pub const READER_ROLE: &str = "salesflow_reader";
+const ROLES: [&str; 3] = [LOADER_ROLE, TRANSFORMER_ROLE, READER_ROLE];
 
 /// Brings the schema up to date; returns how many migrations were applied.
 pub fn migrate(client: &mut Client) -> Result<usize, LoadError> {
@@ -100,6 +119,23 @@ fn apply_pending(client: &mut Client) -> Result<usize, LoadError> {
             }
             None => {}
         }
+        if *version == ROLES_MIGRATION && !may_set_up_roles(&mut transaction).map_err(db)? {
+            let user: String = transaction
+                .query_one("select current_user::text", &[])
+                .map_err(db)?
+                .get(0);
+            tracing::warn!(
+                "the least-privilege roles are not set up: {user} may not create roles. \
+                 An administrator runs once, on this server:\n  \
+                 CREATE ROLE salesflow_loader NOLOGIN; \
+                 CREATE ROLE salesflow_transformer NOLOGIN; \
+                 CREATE ROLE salesflow_reader NOLOGIN;\n  \
+                 GRANT salesflow_loader, salesflow_transformer, salesflow_reader TO \"{user}\";\n\
+                 and the next salesflow command as {user} completes the set-up. \
+                 Until then everything runs as {user}."
+            );
+            continue;
+        }
         transaction.batch_execute(script).map_err(db)?;
         transaction
             .execute(
@@ -112,4 +148,34 @@ fn apply_pending(client: &mut Client) -> Result<usize, LoadError> {
     }
     transaction.commit().map_err(db)?;
     Ok(count)
+}
+
+/// Whether the roles migration can run: the current user may create roles, or they all
+/// exist and it is a member of each (it hands the schemas over to them).
+fn may_set_up_roles(transaction: &mut postgres::Transaction) -> Result<bool, postgres::Error> {
+    let row = transaction.query_one(
+        "select (select rolsuper or rolcreaterole from pg_roles where rolname = current_user)
+             or (select count(*) = 3 from pg_roles
+                 where rolname = any($1) and pg_has_role(current_user, oid, 'member'))",
+        &[&&ROLES[..]],
+    )?;
+    Ok(row.get::<_, Option<bool>>(0).unwrap_or(false))
+}
+
+/// Takes the loader's role for the rest of the session (`SET ROLE`), when it exists and the
+/// user is a member of it, so that the partitions and ledger rows a load creates belong to
+/// the role, whichever member created them. Returns whether it did. A user outside the role
+/// (a warehouse without the roles, say) goes on as itself.
+pub fn take_loader_role(client: &mut postgres::Client) -> Result<bool, postgres::Error> {
+    let member = client
+        .query_one(
+            "select exists (select from pg_roles
+                            where rolname = $1 and pg_has_role(current_user, oid, 'member'))",
+            &[&LOADER_ROLE],
+        )?
+        .get(0);
+    if member {
+        client.batch_execute(&format!("set role {LOADER_ROLE}"))?;
+    }
+    Ok(member)
 }

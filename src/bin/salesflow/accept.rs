@@ -26,7 +26,7 @@ pub struct Args {
     /// Why the load may be published (with --revoke: why no longer). Kept on record.
     #[arg(long)]
     reason: String,
-    /// Who accepts or revokes (default: the database role).
+    /// Who accepts or revokes (default: the database user logged in).
     #[arg(long)]
     by: Option<String>,
     /// Revoke the load's standing acceptance instead (refused once the load is published).

@@ -1,0 +1,96 @@
+-- salesflow schema, version 9: least-privilege group roles.
+-- Applied by `salesflow` itself (see src/load/migrate.rs); never run by hand. The migration
+-- runs only where the migrating user may create the roles (superuser or CREATEROLE) or they
+-- exist already and it is a member of each; elsewhere salesflow says what an administrator
+-- must run, and applies it on its next start after that.
+--
+-- Three NOLOGIN roles, which administrators grant to login users (README, "Connecting to a
+-- production database"). Roles belong to the server, not to one database: the roles are
+-- created once, and the grants below are made in each warehouse database.
+--   salesflow_loader       ingest, accept, status: owns the raw layer (attaching a month's
+--                          partition needs ownership of raw.sales) and writes the ledger.
+--   salesflow_transformer  dbt build: reads raw and the ledger, owns staging and marts.
+--   salesflow_reader       dashboards and analysts: reads the marts, nothing else.
+-- salesflow and dbt take their role with SET ROLE, so that what they create belongs to the
+-- group role, not to whichever member created it.
+do $$
+declare
+    role_name text;
+begin
+    foreach role_name in array array['salesflow_loader', 'salesflow_transformer', 'salesflow_reader']
+    loop
+        if not exists (select from pg_roles where rolname = role_name) then
+            begin
+                execute format('create role %I nologin', role_name);
+            exception when duplicate_object or unique_violation then
+                null;  -- the migration of another database on this server made it meanwhile
+            end;
+        end if;
+        -- Handing objects over to a role needs membership in it (a superuser has it already).
+        if not pg_has_role(current_user, role_name, 'member') then
+            execute format('grant %I to %I', role_name, current_user);
+        end if;
+    end loop;
+end
+$$;
+
+comment on role salesflow_loader is
+    'salesflow ingest, accept, status: owns the raw layer, writes the load ledger';
+comment on role salesflow_transformer is
+    'dbt build: reads raw and the ledger, owns the staging and marts schemas';
+comment on role salesflow_reader is 'reads the marts only';
+
+-- Raw layer: the loader's. New month partitions are created by the loader, so they are its.
+alter schema raw owner to salesflow_loader;
+do $$
+declare
+    relation regclass;
+begin
+    for relation in
+        select c.oid from pg_class c
+        where c.relnamespace = 'raw'::regnamespace and c.relkind in ('r', 'p')
+    loop
+        execute format('alter table %s owner to salesflow_loader', relation);
+    end loop;
+end
+$$;
+grant usage on schema raw to salesflow_transformer;
+grant select on all tables in schema raw to salesflow_transformer;
+alter default privileges for role salesflow_loader in schema raw
+    grant select on tables to salesflow_transformer;
+
+-- The ledger stays with the schema's owner (the migrating user): the loader writes loads,
+-- acceptances and publications; the transformer reads them (dbt's load window, stg_loads).
+grant usage on schema salesflow to salesflow_loader, salesflow_transformer;
+grant select on all tables in schema salesflow to salesflow_loader, salesflow_transformer;
+grant insert, update on salesflow.loads, salesflow.load_acceptances, salesflow.publications
+    to salesflow_loader;
+grant usage on all sequences in schema salesflow to salesflow_loader;
+
+-- Staging and marts: created here so that the transformer owns them without the right to create
+-- schemas in the database. Relations dbt built before the roles existed are handed over.
+create schema if not exists staging;
+create schema if not exists marts;
+alter schema staging owner to salesflow_transformer;
+alter schema marts owner to salesflow_transformer;
+do $$
+declare
+    relation regclass;
+    kind "char";
+begin
+    for relation, kind in
+        select c.oid, c.relkind from pg_class c
+        where c.relnamespace in ('staging'::regnamespace, 'marts'::regnamespace)
+          and c.relkind in ('r', 'p', 'v', 'm')
+    loop
+        execute format('alter %s %s owner to salesflow_transformer',
+                       case kind when 'v' then 'view' when 'm' then 'materialized view'
+                                 else 'table' end,
+                       relation);
+    end loop;
+end
+$$;
+grant usage on schema marts to salesflow_reader;
+grant select on all tables in schema marts to salesflow_reader;
+alter default privileges for role salesflow_transformer in schema marts
+    grant select on tables to salesflow_reader;
