@@ -9,6 +9,7 @@
 //!
 //! This module knows nothing of CSV syntax: it receives typed sales and rejects.
 
+mod connection;
 mod copy;
 mod lock;
 mod merge;
@@ -16,13 +17,14 @@ mod migrate;
 mod rejects;
 
 use std::fmt;
-use std::str::FromStr;
 use std::time::SystemTime;
 
 use chrono::{Datelike, NaiveDate};
-use postgres::{Client, NoTls, Transaction};
+use postgres::{Client, Transaction};
 
+pub use connection::{ConnectionSettings, SslMode, connection_config, url_has_password};
 pub use copy::{RowKind, RowWriter};
+pub use migrate::{LOADER_ROLE, READER_ROLE, TRANSFORMER_ROLE};
 pub use rejects::{LoadRejects, ReasonCount, RejectedRow};
 
 use crate::report::Counts;
@@ -43,6 +45,15 @@ pub enum LoadError {
     Unreachable {
         target: String,
         cause: postgres::Error,
+    },
+    /// TLS could not be set up: `retryable` when the network broke the handshake, else the
+    /// settings or the certificates are at fault.
+    #[error("cannot connect to PostgreSQL at {target} with sslmode={mode}: {problem}")]
+    Tls {
+        target: String,
+        mode: SslMode,
+        problem: String,
+        retryable: bool,
     },
     #[error("{context}: {}", describe_error(.cause))]
     Database {
@@ -75,6 +86,7 @@ impl LoadError {
     pub fn is_unreachable(&self) -> bool {
         match self {
             LoadError::Unreachable { cause, .. } => !is_refused_login(cause),
+            LoadError::Tls { retryable, .. } => *retryable,
             LoadError::Copy(_) => true,
             LoadError::Database { cause, .. } => {
                 cause.is_closed() || is_io(cause) || is_server_going_away(cause)
@@ -91,6 +103,7 @@ impl LoadError {
         match self {
             LoadError::NotConfigured | LoadError::InvalidUrl(_) => true,
             LoadError::Unreachable { cause, .. } => is_refused_login(cause),
+            LoadError::Tls { retryable, .. } => !retryable,
             _ => false,
         }
     }
@@ -142,134 +155,6 @@ fn describe_error(error: &postgres::Error) -> String {
         (None, Some(cause)) => format!("{error}: {cause}"),
         (None, None) => error.to_string(),
     }
-}
-
-/// Where to connect: `DATABASE_URL` (or `--database-url`), completed by the standard
-/// `PGHOST`, `PGPORT`, `PGUSER`, `PGPASSWORD` and `PGDATABASE` variables, as libpq does.
-pub fn connection_config(url: Option<&str>) -> Result<postgres::Config, LoadError> {
-    connection_config_with(url, |name| {
-        std::env::var(name).ok().filter(|value| !value.is_empty())
-    })
-}
-
-fn connection_config_with(
-    url: Option<&str>,
-    env: impl Fn(&str) -> Option<String>,
-) -> Result<postgres::Config, LoadError> {
-    // Read only where the URL leaves the port open, as libpq does.
-    let port = || -> Result<Option<u16>, LoadError> {
-        env("PGPORT")
-            .map(|port| {
-                port.parse()
-                    .map_err(|_| LoadError::InvalidUrl(format!("PGPORT \"{port}\" is not a port")))
-            })
-            .transpose()
-    };
-    let mut config = match url {
-        Some(url) => {
-            // The URL parser puts 5432 on a host without a port; PGPORT must fill that gap.
-            let completed = match url_with_port(url) {
-                Some(with_port) => port()?.map(with_port),
-                None => None,
-            };
-            postgres::Config::from_str(completed.as_deref().unwrap_or(url))
-                .map_err(|error| LoadError::InvalidUrl(redacted_error(&error)))?
-        }
-        None => postgres::Config::new(),
-    };
-    if config.get_hosts().is_empty() {
-        match env("PGHOST") {
-            Some(host) => {
-                config.host(&host);
-            }
-            None if url.is_none() => return Err(LoadError::NotConfigured),
-            None => {
-                config.host("localhost");
-            }
-        }
-    }
-    if config.get_ports().is_empty() {
-        if let Some(port) = port()? {
-            config.port(port);
-        }
-    }
-    if config.get_user().is_none() {
-        let user = env("PGUSER")
-            .or_else(|| env("USER"))
-            .unwrap_or_else(|| "postgres".into());
-        config.user(&user);
-    }
-    if config.get_password().is_none() {
-        if let Some(password) = env("PGPASSWORD") {
-            config.password(password);
-        }
-    }
-    if config.get_dbname().is_none() {
-        if let Some(dbname) = env("PGDATABASE") {
-            config.dbname(&dbname);
-        }
-    }
-    config.application_name("salesflow");
-    Ok(config)
-}
-
-/// When `url` is a `postgresql://` URL that names hosts but no port (neither after a host
-/// nor as a `port=` parameter): a function that puts a port after each of its hosts.
-fn url_with_port(url: &str) -> Option<impl FnOnce(u16) -> String> {
-    let scheme_end = ["postgresql://", "postgres://"]
-        .iter()
-        .find(|scheme| url.starts_with(*scheme))?
-        .len();
-    let rest = &url[scheme_end..];
-    let authority_end = rest.find(['/', '?']).unwrap_or(rest.len());
-    let (authority, tail) = rest.split_at(authority_end);
-    let hosts_start = authority.rfind('@').map_or(0, |at| at + 1);
-    let (user_info, hosts) = authority.split_at(hosts_start);
-    let names_port = |host: &str| match host.strip_prefix('[') {
-        Some(ipv6) => ipv6.contains("]:"),
-        None => host.contains(':'),
-    };
-    let query = tail.split_once('?').map_or("", |(_, query)| query);
-    if hosts.is_empty()
-        || hosts.split(',').any(names_port)
-        || query.split('&').any(|pair| pair.starts_with("port="))
-    {
-        return None;
-    }
-    Some(move |port: u16| {
-        let hosts: Vec<String> = hosts
-            .split(',')
-            .map(|host| format!("{host}:{port}"))
-            .collect();
-        format!("{}{user_info}{}{tail}", &url[..scheme_end], hosts.join(","))
-    })
-}
-
-/// Parse errors of a URL may quote it; never show one that could hold a password.
-fn redacted_error(error: &postgres::Error) -> String {
-    let text = describe_error(error);
-    if text.contains('@') || text.contains("password") {
-        "the URL could not be parsed (details withheld: it may contain a password)".into()
-    } else {
-        text
-    }
-}
-
-/// "user@host:port/dbname": a connection's description without its password.
-pub fn describe_target(config: &postgres::Config) -> String {
-    let host = match config.get_hosts().first() {
-        Some(postgres::config::Host::Tcp(host)) => host.clone(),
-        Some(postgres::config::Host::Unix(path)) => path.display().to_string(),
-        None => "?".into(),
-    };
-    let port = config.get_ports().first().copied().unwrap_or(5432);
-    format!(
-        "{}@{host}:{port}/{}",
-        config.get_user().unwrap_or("?"),
-        config
-            .get_dbname()
-            .unwrap_or(config.get_user().unwrap_or("?"))
-    )
 }
 
 /// What the row source learned while reading one file's rows.
@@ -377,14 +262,9 @@ pub struct Warehouse {
 }
 
 impl Warehouse {
-    pub fn connect(config: &postgres::Config) -> Result<Warehouse, LoadError> {
-        let target = describe_target(config);
-        let mut client = config
-            .connect(NoTls)
-            .map_err(|cause| LoadError::Unreachable {
-                target: target.clone(),
-                cause,
-            })?;
+    pub fn connect(settings: &ConnectionSettings) -> Result<Warehouse, LoadError> {
+        let target = settings.target();
+        let mut client = settings.connect()?;
         // Sized for one file's staging and merge; local to this session.
         client
             .batch_execute(
@@ -402,6 +282,13 @@ impl Warehouse {
 
     pub fn migrate(&mut self) -> Result<usize, LoadError> {
         migrate::migrate(&mut self.client)
+    }
+
+    /// Works as `salesflow_loader` from now on, when the user is a member of it (see
+    /// [`migrate::take_loader_role`]); returns whether it does.
+    pub fn take_loader_role(&mut self) -> Result<bool, LoadError> {
+        migrate::take_loader_role(&mut self.client)
+            .map_err(|source| LoadError::database("taking the salesflow_loader role", source))
     }
 
     /// Marks the ledger rows of loads whose process died as failed. Safe to call any
@@ -461,7 +348,7 @@ impl Warehouse {
         let inserted = transaction
             .query_opt(
                 "insert into salesflow.load_acceptances (load_id, accepted_by, reason)
-                 values ($1, coalesce($2, current_user), $3)
+                 values ($1, coalesce($2, session_user), $3)
                  on conflict (load_id) where revoked_at is null do nothing
                  returning load_id",
                 &[&load_id, &by, &reason.trim()],
@@ -534,7 +421,7 @@ impl Warehouse {
             .query_one(
                 &format!(
                     "update salesflow.load_acceptances a
-                     set revoked_at = now(), revoked_by = coalesce($2, current_user),
+                     set revoked_at = now(), revoked_by = coalesce($2, session_user),
                          revoke_reason = $3
                      where acceptance_id = $1
                      returning {}",
@@ -1003,73 +890,6 @@ pub fn month_of(date: NaiveDate) -> NaiveDate {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn target_description_never_contains_the_password() {
-        let config =
-            connection_config(Some("postgresql://ann:s3cret@db.example:6543/sales")).unwrap();
-        let target = describe_target(&config);
-        assert_eq!(target, "ann@db.example:6543/sales");
-        assert!(!target.contains("s3cret"));
-    }
-
-    #[test]
-    fn unparsable_url_errors_do_not_echo_it() {
-        let error = connection_config(Some("postgresql://ann:s3cret@db:notaport/x")).unwrap_err();
-        assert!(!error.to_string().contains("s3cret"), "{error}");
-    }
-
-    fn config_with_env(url: &str, vars: &[(&str, &str)]) -> postgres::Config {
-        let vars: Vec<(String, String)> = vars
-            .iter()
-            .map(|(name, value)| (name.to_string(), value.to_string()))
-            .collect();
-        connection_config_with(Some(url), |name| {
-            vars.iter()
-                .find(|(var, _)| var == name)
-                .map(|(_, value)| value.clone())
-        })
-        .unwrap()
-    }
-
-    #[test]
-    fn pgport_fills_a_url_that_names_no_port() {
-        let port = [("PGPORT", "6543")];
-        let ports = |url| config_with_env(url, &port).get_ports().to_vec();
-        assert_eq!(ports("postgresql://ann@db.example/sales"), [6543]);
-        assert_eq!(ports("postgres://db.example?sslmode=disable"), [6543]);
-        assert_eq!(ports("postgresql://ann:pw@a,b/sales"), [6543, 6543]);
-        assert_eq!(ports("postgresql://[::1]/sales"), [6543]);
-        assert_eq!(ports("postgresql://ann@/sales"), [6543]);
-        // A port in the URL wins, as with libpq.
-        assert_eq!(ports("postgresql://ann@db.example:5433/sales"), [5433]);
-        assert_eq!(ports("postgresql://[::1]:5433/sales"), [5433]);
-        assert!(!ports("postgresql://db.example/sales?port=5433").contains(&6543));
-        assert_eq!(ports("host=db.example dbname=sales"), [6543]);
-        // Without PGPORT, the default.
-        let ports = config_with_env("postgresql://db.example/sales", &[])
-            .get_ports()
-            .to_vec();
-        assert_eq!(ports, [5432]);
-        let config = config_with_env("postgresql://ann@db.example/sales", &port);
-        assert_eq!(describe_target(&config), "ann@db.example:6543/sales");
-    }
-
-    #[test]
-    fn a_bad_pgport_matters_only_where_it_is_used() {
-        let bad = [("PGPORT", "x")];
-        let explicit = config_with_env("postgresql://db.example:5433/sales", &bad);
-        assert_eq!(explicit.get_ports(), [5433]);
-        let error = connection_config_with(Some("postgresql://db.example/sales"), |name| {
-            (name == "PGPORT").then(|| "x".to_string())
-        })
-        .unwrap_err();
-        assert!(
-            error.to_string().contains("PGPORT \"x\" is not a port"),
-            "{error}"
-        );
-        assert!(error.is_configuration());
-    }
 
     #[test]
     fn month_of_is_the_first_day() {

@@ -40,11 +40,17 @@ pub mod exit {
         occurrence wins) or rejected (quarantined in raw.sales_rejects with reason codes).",
     after_help = "Exit codes: 0 ok; 1 failure; 2 usage or settings error (bad arguments, a \
         path that matches no file, an invalid contract, no or an invalid database URL, a \
-        login or database the server refuses); 3 data-quality problem (reject rate over \
+        login, database or TLS setting the server refuses, a certificate that does not verify); \
+        3 data-quality problem (reject rate over \
         --max-reject-rate, or a file that is not a sales feed: empty, missing columns, a corrupt \
         gzip); 4 database unreachable or connection lost (worth a retry).\n\n\
-        Connection: --database-url or DATABASE_URL, completed by PGHOST, PGPORT, PGUSER, \
-        PGPASSWORD, PGDATABASE. Passwords never appear in output."
+        Connection, as with libpq: --database-url or DATABASE_URL (a URL or key=value \
+        string), completed by PGHOST, PGPORT, PGUSER, PGPASSWORD, PGDATABASE and the password \
+        file (PGPASSFILE, else ~/.pgpass). TLS: sslmode disable, allow, prefer (the default), \
+        require, verify-ca or verify-full, with sslrootcert, sslcert and sslkey, in the URL or \
+        as PGSSLMODE, PGSSLROOTCERT, PGSSLCERT, PGSSLKEY; a certificate or TLS setting the \
+        server refuses exits 2. Where the role salesflow_loader exists and the user is a \
+        member, salesflow works as that role (SET ROLE). Passwords never appear in output."
 )]
 struct Cli {
     #[command(subcommand)]
@@ -84,12 +90,36 @@ pub struct DatabaseArgs {
 impl DatabaseArgs {
     /// Connects and brings the schema up to date.
     pub fn open(&self) -> Result<Warehouse, LoadError> {
+        if let Some(url) = &self.database_url
+            && given_on_command_line()
+            && load::url_has_password(url)
+        {
+            tracing::warn!(
+                "the password in --database-url is visible to other users of this machine \
+                 (ps, shell history): put it in PGPASSWORD, or in ~/.pgpass (or the file \
+                 PGPASSFILE names), or give the URL in DATABASE_URL"
+            );
+        }
         let config = load::connection_config(self.database_url.as_deref())?;
         let mut warehouse = Warehouse::connect(&config)?;
         let applied = warehouse.migrate()?;
-        tracing::debug!(target_db = warehouse.target(), applied, "connected");
+        let as_loader = warehouse.take_loader_role()?;
+        tracing::debug!(
+            target_db = warehouse.target(),
+            applied,
+            as_loader,
+            "connected"
+        );
         Ok(warehouse)
     }
+}
+
+/// Whether `--database-url` itself is on the command line (not read from DATABASE_URL).
+fn given_on_command_line() -> bool {
+    std::env::args_os().any(|arg| {
+        arg.to_str()
+            .is_some_and(|arg| arg == "--database-url" || arg.starts_with("--database-url="))
+    })
 }
 
 /// A load's file and reject rate, e.g. `sales.csv, 1 of 1005 rows rejected = 0.10%`.
