@@ -33,6 +33,8 @@ def _server_url() -> str:
 
 
 def _with_database(url: str, database: str) -> str:
+    """The URL of another database on the same server: user and query (sslmode, sslrootcert,
+    ...) are kept."""
     parts = urlsplit(url)
     return urlunsplit(parts._replace(path="/" + database))
 
