@@ -15,30 +15,32 @@
 -- group role, not to whichever member created it.
 do $$
 declare
-    role_name text;
+    role record;
 begin
-    foreach role_name in array array['salesflow_loader', 'salesflow_transformer', 'salesflow_reader']
+    for role in
+        select * from (values
+            ('salesflow_loader',
+             'salesflow ingest, accept, status: owns the raw layer, writes the load ledger'),
+            ('salesflow_transformer',
+             'dbt build: reads raw and the ledger, owns the staging and marts schemas'),
+            ('salesflow_reader', 'reads the marts only')
+        ) as roles (name, description)
     loop
-        if not exists (select from pg_roles where rolname = role_name) then
+        if not exists (select from pg_roles where rolname = role.name) then
             begin
-                execute format('create role %I nologin', role_name);
+                execute format('create role %I nologin', role.name);
+                execute format('comment on role %I is %L', role.name, role.description);
             exception when duplicate_object or unique_violation then
                 null;  -- the migration of another database on this server made it meanwhile
             end;
         end if;
         -- Handing objects over to a role needs membership in it (a superuser has it already).
-        if not pg_has_role(current_user, role_name, 'member') then
-            execute format('grant %I to %I', role_name, current_user);
+        if not pg_has_role(current_user, role.name, 'member') then
+            execute format('grant %I to %I', role.name, current_user);
         end if;
     end loop;
 end
 $$;
-
-comment on role salesflow_loader is
-    'salesflow ingest, accept, status: owns the raw layer, writes the load ledger';
-comment on role salesflow_transformer is
-    'dbt build: reads raw and the ledger, owns the staging and marts schemas';
-comment on role salesflow_reader is 'reads the marts only';
 
 -- Raw layer: the loader's. New month partitions are created by the loader, so they are its.
 alter schema raw owner to salesflow_loader;

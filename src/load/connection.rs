@@ -50,9 +50,19 @@ impl ConnectionSettings {
     /// error; one that the network caused may pass on a retry.
     pub fn connect(&self) -> Result<Client, LoadError> {
         let target = self.target();
-        let unreachable = |cause| LoadError::Unreachable {
-            target: target.clone(),
-            cause,
+        let unreachable = |cause: postgres::Error| {
+            // tokio-postgres' words when the server asks for a password it was not given.
+            if cause.to_string() == "invalid configuration"
+                && source_chain(&cause).any(|source| source.to_string() == "password missing")
+            {
+                return LoadError::PasswordMissing {
+                    target: target.clone(),
+                };
+            }
+            LoadError::Unreachable {
+                target: target.clone(),
+                cause,
+            }
         };
         let tls_error = |problem: String, retryable: bool| LoadError::Tls {
             target: target.clone(),

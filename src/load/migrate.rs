@@ -84,19 +84,28 @@ pub fn migrate(client: &mut Client) -> Result<usize, LoadError> {
 
 fn apply_pending(client: &mut Client) -> Result<usize, LoadError> {
     let db = |source| LoadError::database("applying schema migrations", source);
-    client
-        .batch_execute("create schema if not exists salesflow")
-        .map_err(db)?;
-    client
-        .batch_execute(
-            "create table if not exists salesflow.schema_migrations (
-                version    integer primary key,
-                name       text not null,
-                sha256     text not null,
-                applied_at timestamptz not null default now()
-            )",
+    // Only where it is missing: `create ... if not exists` still needs the right to create,
+    // which a loader that merely uses the warehouse does not have.
+    let bookkept: bool = client
+        .query_one(
+            "select to_regclass('salesflow.schema_migrations') is not null",
+            &[],
         )
-        .map_err(db)?;
+        .map_err(db)?
+        .get(0);
+    if !bookkept {
+        client
+            .batch_execute(
+                "create schema if not exists salesflow;
+                 create table if not exists salesflow.schema_migrations (
+                     version    integer primary key,
+                     name       text not null,
+                     sha256     text not null,
+                     applied_at timestamptz not null default now()
+                 )",
+            )
+            .map_err(db)?;
+    }
     let mut transaction = client.transaction().map_err(db)?;
     let applied: Vec<(i32, String)> = transaction
         .query(

@@ -46,6 +46,12 @@ pub enum LoadError {
         target: String,
         cause: postgres::Error,
     },
+    /// The server asks for a password and none was given (URL, PGPASSWORD, password file).
+    #[error(
+        "cannot log in to PostgreSQL at {target}: the server asks for a password and none was \
+         given (set PGPASSWORD, or put it in ~/.pgpass or the file PGPASSFILE names)"
+    )]
+    PasswordMissing { target: String },
     /// TLS could not be set up: `retryable` when the network broke the handshake, else the
     /// settings or the certificates are at fault.
     #[error("cannot connect to PostgreSQL at {target} with sslmode={mode}: {problem}")]
@@ -101,7 +107,9 @@ impl LoadError {
     /// retry does not (exit code 2).
     pub fn is_configuration(&self) -> bool {
         match self {
-            LoadError::NotConfigured | LoadError::InvalidUrl(_) => true,
+            LoadError::NotConfigured
+            | LoadError::InvalidUrl(_)
+            | LoadError::PasswordMissing { .. } => true,
             LoadError::Unreachable { cause, .. } => is_refused_login(cause),
             LoadError::Tls { retryable, .. } => !retryable,
             _ => false,

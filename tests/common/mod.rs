@@ -205,7 +205,18 @@ pub fn salesflow_command(args: &[&str]) -> Command {
         .args(args)
         .env_remove("DATABASE_URL")
         .env("RUST_LOG", "salesflow=info");
-    for name in ["PGHOST", "PGPORT", "PGUSER", "PGPASSWORD", "PGDATABASE"] {
+    for name in [
+        "PGHOST",
+        "PGPORT",
+        "PGUSER",
+        "PGPASSWORD",
+        "PGDATABASE",
+        "PGPASSFILE",
+        "PGSSLMODE",
+        "PGSSLROOTCERT",
+        "PGSSLCERT",
+        "PGSSLKEY",
+    ] {
         command.env_remove(name);
     }
     command
@@ -254,4 +265,77 @@ pub fn report_counts(file: &serde_json::Value) -> [i64; 6] {
         "rejected",
     ]
     .map(|key| c[key].as_i64().expect("count"))
+}
+
+/// The URL `url` with another user name (and no password).
+pub fn with_user(url: &str, user: &str) -> String {
+    let (scheme, rest) = url.split_once("://").expect("a postgresql:// URL");
+    let host = rest.rsplit_once('@').map_or(rest, |(_, host)| host);
+    format!("{scheme}://{user}@{host}")
+}
+
+/// A login role made for one test, dropped with what it owns in `database` afterwards. Roles
+/// belong to the whole server, so its name is unique to this process.
+pub struct TestRole {
+    pub name: String,
+    database_url: String,
+}
+
+impl TestRole {
+    /// `create role NAME login` + `attributes` (e.g. "password 'x'"), member of `groups`,
+    /// on the server of `db` (its grants are made in `db`).
+    pub fn new(db: &TestDb, what: &str, attributes: &str, groups: &[&str]) -> TestRole {
+        let name = format!(
+            "sftest_{what}_{}_{}",
+            std::process::id(),
+            COUNTER.fetch_add(1, Ordering::Relaxed)
+        );
+        let mut client = db.client();
+        for group in groups {
+            ensure_group_role(&mut client, group);
+        }
+        client
+            .batch_execute(&format!("create role {name} login {attributes}"))
+            .expect("create the test role");
+        for group in groups {
+            client
+                .batch_execute(&format!("grant {group} to {name}"))
+                .expect("grant the group role");
+        }
+        TestRole {
+            name,
+            database_url: db.url.clone(),
+        }
+    }
+
+    /// The test database's URL as this role.
+    pub fn url(&self) -> String {
+        with_user(&self.database_url, &self.name)
+    }
+}
+
+impl Drop for TestRole {
+    fn drop(&mut self) {
+        if let Ok(mut client) = Client::connect(&self.database_url, NoTls) {
+            let _ = client.batch_execute(&format!(
+                "reassign owned by {0} to current_user; drop owned by {0}; \
+                 drop role if exists {0}",
+                self.name
+            ));
+        }
+    }
+}
+
+/// Creates a NOLOGIN group role unless it exists (tests running in parallel may race).
+pub fn ensure_group_role(client: &mut Client, role: &str) {
+    client
+        .batch_execute(&format!(
+            "do $$ begin
+                 if not exists (select from pg_roles where rolname = '{role}') then
+                     create role {role} nologin;
+                 end if;
+             exception when duplicate_object or unique_violation then null;
+             end $$"
+        ))
+        .expect("create the group role");
 }
