@@ -1,6 +1,7 @@
 # salesflow: the entry point. The README documents `make demo` (the pipeline on the reference
 # data) and `make test` (every test). Targets that need PostgreSQL use $DATABASE_URL when it is
-# set, else the project's own cluster (scripts/pg-local, created and started on demand).
+# set, else the project's own cluster (scripts/pg-local, created and started on demand), which
+# speaks TLS: the dbt and Airflow suites reach it with sslmode=verify-full.
 
 SHELL := bash
 .SHELLFLAGS := -euo pipefail -c
@@ -48,7 +49,7 @@ test: ## every test: lint, Rust unit and integration tests on PostgreSQL, dbt, A
 	    lint "$(MAKE) lint" \
 	    build "$(MAKE) build" \
 	    "rust tests" "$(WITH_DB) $(RUST_TEST)" \
-	    $(foreach suite,$(SUITES),"$(notdir $(suite))" "$(WITH_DB) $(suite)")
+	    $(foreach suite,$(SUITES),"$(notdir $(suite))" "$(WITH_DB) --tls $(suite)")
 
 demo: build ## the pipeline on data/generated-sales-data.csv: ingest, load summary, dbt marts
 	$(WITH_DB) $(BIN) ingest data/generated-sales-data.csv
