@@ -12,8 +12,8 @@ Design choices
 * **The Rust binary does the loading.** ``ingest`` only runs ``salesflow ingest FILE`` in a
   subprocess; the binary owns parsing, validation, the one-transaction-per-file merge, the
   ledger and the sha256 skip. The database URL goes to the child through the environment
-  (``DATABASE_URL``), never on a command line (a password there would show in ``ps``) and
-  never in a log line.
+  (``DATABASE_URL``, its password in ``PGPASSWORD``), never on a command line (a password
+  there would show in ``ps``) and never in a log line.
 * **Discovery is cheap and idempotent.** It lists ``*.csv`` / ``*.csv.gz`` in the landing
   directory (dot files and partial names such as ``x.csv.part`` are ignored: writers should
   write elsewhere and ``rename`` into the landing directory), hashes them and drops those whose
@@ -97,7 +97,12 @@ Configuration (environment of the scheduler/workers; DAG run params override two
 ``SALESFLOW_CONN_ID``        Airflow connection of the warehouse (default
                              ``salesflow_warehouse``, e.g. ``AIRFLOW_CONN_SALESFLOW_WAREHOUSE=
                              postgresql://user:pw@host:5432/db``); when it is not defined,
-                             ``DATABASE_URL`` is used
+                             ``DATABASE_URL`` is used. Extras ``sslmode``, ``sslrootcert``,
+                             ``sslcert``, ``sslkey`` set up TLS
+``SALESFLOW_LOADER_CONN_ID`` / ``SALESFLOW_TRANSFORMER_CONN_ID`` per-role connections (default
+                             ``salesflow_loader`` / ``salesflow_transformer``): ingest and the
+                             ledger, gate and publication queries use the first, dbt the second;
+                             either falls back to ``SALESFLOW_CONN_ID``
 ``SALESFLOW_INGEST_POOL``    pool of the ingest tasks (default ``salesflow_ingest``)
 ``SALESFLOW_INGEST_CONCURRENCY`` max parallel loads within one run (default 2)
 ``SALESFLOW_INGEST_MAX_REJECT_RATE`` when set, passed to the binary as ``--max-reject-rate``
@@ -201,47 +206,59 @@ def _setting_path(env: str, default: Path) -> Path:
     return Path(value).expanduser() if value else default
 
 
-def _database_url() -> str:
-    """The warehouse's libpq URL: the Airflow connection if defined, else DATABASE_URL."""
+def _database_url(purpose: str = "loader") -> str:
+    """The warehouse's libpq URL for `purpose`: "loader" (ingest, the ledger, gate and
+    publication queries) or "transformer" (dbt). The Airflow connection of that role
+    (SALESFLOW_LOADER_CONN_ID / SALESFLOW_TRANSFORMER_CONN_ID, default salesflow_<purpose>),
+    else the warehouse's (SALESFLOW_CONN_ID), else DATABASE_URL."""
+    conn_ids = (
+        os.environ.get(f"SALESFLOW_{purpose.upper()}_CONN_ID", f"salesflow_{purpose}"),
+        os.environ.get("SALESFLOW_CONN_ID", "salesflow_warehouse"),
+    )
+    for conn_id in conn_ids:
+        url = _connection_url(conn_id)
+        if url:
+            return url
+    url = os.environ.get("DATABASE_URL")
+    if url:
+        return url
+    _fail(
+        f"No warehouse connection: define the Airflow connection {conn_ids[0]!r} or"
+        f" {conn_ids[1]!r} (e.g. AIRFLOW_CONN_SALESFLOW_WAREHOUSE=postgresql://user:pw@host:5432/db)"
+        " or set DATABASE_URL"
+    )
+
+
+def _connection_url(conn_id: str) -> str | None:
+    """The libpq URL of an Airflow connection, or None when it is not defined."""
     from urllib.parse import quote, urlencode
 
-    conn_id = os.environ.get("SALESFLOW_CONN_ID", "salesflow_warehouse")
-    conn = None
     try:
         from airflow.sdk import Connection
 
         conn = Connection.get(conn_id)
     except Exception as exc:  # not defined (AirflowNotFoundException) or no secrets backend
-        log.info(
-            "Airflow connection %r not available (%s); using DATABASE_URL",
-            conn_id,
-            type(exc).__name__,
-        )
-    if conn is not None:
-        params = {}
-        extras = conn.extra_dejson if conn.extra else {}
-        for key, value in extras.items():
-            if key in LIBPQ_URL_PARAMS and isinstance(value, (str, int)):
-                params[key] = str(value)
-        host = conn.host or ""
-        if host.startswith("/"):  # a unix socket directory
-            params["host"], host = host, ""
-        auth = ""
-        if conn.login:
-            auth = quote(conn.login, safe="")
-            if conn.password:
-                auth += ":" + quote(conn.password, safe="")
-            auth += "@"
-        netloc = auth + host + (f":{conn.port}" if conn.port else "")
-        url = f"postgresql://{netloc}/{quote(conn.schema or '', safe='')}"
-        return url + ("?" + urlencode(params) if params else "")
-    url = os.environ.get("DATABASE_URL")
-    if url:
-        return url
-    _fail(
-        f"No warehouse connection: define the Airflow connection {conn_id!r} "
-        "(e.g. AIRFLOW_CONN_SALESFLOW_WAREHOUSE=postgresql://user:pw@host:5432/db) or set DATABASE_URL"
-    )
+        log.info("Airflow connection %r not available (%s)", conn_id, type(exc).__name__)
+        return None
+    if conn is None:
+        return None
+    params = {}
+    extras = conn.extra_dejson if conn.extra else {}
+    for key, value in extras.items():
+        if key in LIBPQ_URL_PARAMS and isinstance(value, (str, int)):
+            params[key] = str(value)
+    host = conn.host or ""
+    if host.startswith("/"):  # a unix socket directory
+        params["host"], host = host, ""
+    auth = ""
+    if conn.login:
+        auth = quote(conn.login, safe="")
+        if conn.password:
+            auth += ":" + quote(conn.password, safe="")
+        auth += "@"
+    netloc = auth + host + (f":{conn.port}" if conn.port else "")
+    url = f"postgresql://{netloc}/{quote(conn.schema or '', safe='')}"
+    return url + ("?" + urlencode(params) if params else "")
 
 
 def _redact(url: str) -> str:
@@ -278,17 +295,31 @@ def _connect(url: str):
         raise RuntimeError(message) from None
 
 
+# libpq's URL parameters for TLS and the variables it reads them from.
+PG_SSL_ENV = {
+    "sslmode": "PGSSLMODE",
+    "sslrootcert": "PGSSLROOTCERT",
+    "sslcert": "PGSSLCERT",
+    "sslkey": "PGSSLKEY",
+}
+
+
 def _pg_env(url: str) -> dict[str, str]:
-    """Child environment carrying the connection: DATABASE_URL plus the PG* variables
-    (a plain dbt profile reads PGHOST, ...; the salesflow binary and scripts/dbt read
-    DATABASE_URL). Environment variables, unlike arguments, are not visible to other users."""
+    """Child environment carrying the connection: DATABASE_URL without the password, which
+    goes in PGPASSWORD, plus the PG* variables (a plain dbt profile reads PGHOST, ...; the
+    salesflow binary and scripts/dbt read DATABASE_URL and PGPASSWORD). Environment
+    variables, unlike arguments, are not visible to other users."""
     from urllib.parse import parse_qs, unquote, urlsplit
 
     env = dict(os.environ)
-    for key in ("PGHOST", "PGPORT", "PGUSER", "PGPASSWORD", "PGDATABASE", "PGSSLMODE"):
+    for key in ("PGHOST", "PGPORT", "PGUSER", "PGPASSWORD", "PGDATABASE", *PG_SSL_ENV.values()):
         env.pop(key, None)
-    env["DATABASE_URL"] = url
     parts = urlsplit(url)
+    env["DATABASE_URL"] = url
+    if parts.password is not None:
+        userinfo, _, hostport = parts.netloc.rpartition("@")
+        netloc = userinfo.partition(":")[0] + "@" + hostport
+        env["DATABASE_URL"] = parts._replace(netloc=netloc).geturl()
     query = {k: v[-1] for k, v in parse_qs(parts.query).items()}
     host = parts.hostname or query.get("host")
     if host:
@@ -301,8 +332,9 @@ def _pg_env(url: str) -> dict[str, str]:
         env["PGPASSWORD"] = unquote(parts.password)
     if parts.path.strip("/"):
         env["PGDATABASE"] = unquote(parts.path.strip("/"))
-    if "sslmode" in query:
-        env["PGSSLMODE"] = query["sslmode"]
+    for param, variable in PG_SSL_ENV.items():
+        if param in query:
+            env[variable] = query[param]
     env.setdefault("DBT_SEND_ANONYMOUS_USAGE_STATS", "false")
     env["DBT_USE_COLORS"] = "false"  # a task log is no terminal
     return env
@@ -373,6 +405,9 @@ SETTINGS_REFUSALS = (
     "authentication failed",  # password, scram, peer, ident
     "no pg_hba.conf entry",
     "does not exist",  # FATAL: database "x" / role "x" does not exist
+    "no password supplied",
+    "certificate verify failed",  # the server's certificate is not signed by sslrootcert
+    "SSL was required",  # sslmode=require or stricter, and the server has no TLS
 )
 
 LEDGER_COLUMNS = (
@@ -410,7 +445,7 @@ def _dbt_layer(layer: str) -> None:
             "--profiles-dir",
             os.environ.get("SALESFLOW_DBT_PROFILES_DIR", project_dir),
         ]
-    url = _database_url()
+    url = _database_url("transformer")
     code = _run(cmd, _pg_env(url), f"dbt {layer}", _password(url))
     if code != 0:
         raise RuntimeError(

@@ -139,34 +139,54 @@ def test_connection_from_airflow_connection_or_database_url(monkeypatch):
     import sales_pipeline as sp
 
     monkeypatch.setenv("DATABASE_URL", "postgresql://fallback@db.example/fallback")
-    monkeypatch.delenv("AIRFLOW_CONN_SALESFLOW_WAREHOUSE", raising=False)
+    for conn in ("WAREHOUSE", "LOADER", "TRANSFORMER"):
+        monkeypatch.delenv(f"AIRFLOW_CONN_SALESFLOW_{conn}", raising=False)
     assert sp._database_url() == "postgresql://fallback@db.example/fallback"
+    assert sp._database_url("transformer") == "postgresql://fallback@db.example/fallback"
 
     monkeypatch.setenv(
         "AIRFLOW_CONN_SALESFLOW_WAREHOUSE",
-        "postgresql://sales%40corp:s3cr%2Ft@wh.example:5433/sales?sslmode=require&cursor=dictcursor",
+        "postgresql://sales%40corp:s3cr%2Ft@wh.example:5433/sales?sslmode=verify-full"
+        "&sslrootcert=%2Fetc%2Fca.crt&sslcert=%2Fc.crt&sslkey=%2Fc.key&cursor=dictcursor",
     )
     url = sp._database_url()
     # libpq URL, Airflow-only extras dropped, special characters kept quoted
-    assert url == "postgresql://sales%40corp:s3cr%2Ft@wh.example:5433/sales?sslmode=require"
-    env = sp._pg_env(url)
-    assert env["DATABASE_URL"] == url
-    assert (
-        env["PGHOST"],
-        env["PGPORT"],
-        env["PGUSER"],
-        env["PGPASSWORD"],
-        env["PGDATABASE"],
-        env["PGSSLMODE"],
-    ) == (
-        "wh.example",
-        "5433",
-        "sales@corp",
-        "s3cr/t",
-        "sales",
-        "require",
+    assert url == (
+        "postgresql://sales%40corp:s3cr%2Ft@wh.example:5433/sales?sslmode=verify-full"
+        "&sslrootcert=%2Fetc%2Fca.crt&sslcert=%2Fc.crt&sslkey=%2Fc.key"
     )
+    assert sp._database_url("transformer") == url  # no connection of its own: the warehouse's
+    env = sp._pg_env(url)
+    # the children get the password in PGPASSWORD, not in the URL
+    assert env["DATABASE_URL"] == url.replace(":s3cr%2Ft@", "@")
+    assert {k: env[k] for k in env if k.startswith("PG")} == {
+        "PGHOST": "wh.example",
+        "PGPORT": "5433",
+        "PGUSER": "sales@corp",
+        "PGPASSWORD": "s3cr/t",
+        "PGDATABASE": "sales",
+        "PGSSLMODE": "verify-full",
+        "PGSSLROOTCERT": "/etc/ca.crt",
+        "PGSSLCERT": "/c.crt",
+        "PGSSLKEY": "/c.key",
+    }
     assert "s3cr" not in sp._redact(url)
+
+
+def test_each_role_has_a_connection_of_its_own(monkeypatch):
+    """Ingest and the ledger queries connect as the loader, dbt as the transformer; either
+    falls back to the warehouse's connection."""
+    import sales_pipeline as sp
+
+    monkeypatch.setenv("AIRFLOW_CONN_SALESFLOW_WAREHOUSE", "postgresql://wh@db.example/sales")
+    monkeypatch.setenv("AIRFLOW_CONN_SALESFLOW_TRANSFORMER", "postgresql://dbt:pw@db.example/sales")
+    monkeypatch.delenv("AIRFLOW_CONN_SALESFLOW_LOADER", raising=False)
+    assert sp._database_url("transformer") == "postgresql://dbt:pw@db.example/sales"
+    assert sp._database_url("loader") == "postgresql://wh@db.example/sales"
+    monkeypatch.setenv("SALESFLOW_LOADER_CONN_ID", "etl_loader")
+    monkeypatch.setenv("AIRFLOW_CONN_ETL_LOADER", "postgresql://etl@db.example/sales")
+    assert sp._database_url("loader") == "postgresql://etl@db.example/sales"
+    assert sp._database_url() == "postgresql://etl@db.example/sales"
 
 
 def write_fake_salesflow(tmp_path: Path, exit_code: int) -> Path:
