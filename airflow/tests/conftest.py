@@ -3,7 +3,8 @@
 The Airflow settings are fixed here, before anything imports airflow: the tests get their own
 AIRFLOW_HOME (.local/airflow-test, git-ignored), never the developer's or a deployment's.
 Database tests create a fresh database on the server of DATABASE_URL (or of the project's
-own cluster, `scripts/pg-local`, when DATABASE_URL is unset) and drop it afterwards.
+own cluster, `scripts/pg-local`, over TLS verified against its CA, when DATABASE_URL is unset)
+and drop it afterwards.
 """
 
 from __future__ import annotations
@@ -26,7 +27,9 @@ os.environ["AIRFLOW_HOME"] = os.environ.get("SALESFLOW_TEST_AIRFLOW_HOME") or st
 )
 os.environ["AIRFLOW__CORE__DAGS_FOLDER"] = str(DAGS)
 os.environ["AIRFLOW__CORE__LOAD_EXAMPLES"] = "False"
-os.environ.pop("AIRFLOW_CONN_SALESFLOW_WAREHOUSE", None)  # each test says which database it means
+# each test says which database it means, and as whom
+for _conn in ("WAREHOUSE", "LOADER", "TRANSFORMER"):
+    os.environ.pop(f"AIRFLOW_CONN_SALESFLOW_{_conn}", None)
 Path(os.environ["AIRFLOW_HOME"]).mkdir(parents=True, exist_ok=True)
 
 if str(DAGS) not in sys.path:
@@ -34,6 +37,7 @@ if str(DAGS) not in sys.path:
 
 
 def with_database(url: str, dbname: str) -> str:
+    """Another database on the same server; user and query (TLS settings) are kept."""
     parts = urlsplit(url)
     return urlunsplit(parts._replace(path="/" + dbname))
 
@@ -46,7 +50,7 @@ def server_url() -> str:
         return url
     subprocess.run([str(REPO / "scripts" / "pg-local"), "start"], check=True, stdout=sys.stderr)
     return subprocess.run(
-        [str(REPO / "scripts" / "pg-local"), "url"], check=True, capture_output=True, text=True
+        [str(REPO / "scripts" / "pg-local"), "url-tls"], check=True, capture_output=True, text=True
     ).stdout.strip()
 
 
@@ -88,7 +92,8 @@ def use_database(monkeypatch):
 
     def use(url: str) -> str:
         monkeypatch.setenv("DATABASE_URL", url)
-        monkeypatch.delenv("AIRFLOW_CONN_SALESFLOW_WAREHOUSE", raising=False)
+        for conn in ("WAREHOUSE", "LOADER", "TRANSFORMER"):
+            monkeypatch.delenv(f"AIRFLOW_CONN_SALESFLOW_{conn}", raising=False)
         return url
 
     return use
