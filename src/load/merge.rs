@@ -205,7 +205,7 @@ pub(super) fn merge_file<E, S: RowSource<Error = E>>(
 
     match load_id {
         Some(load_id) => {
-            super::Ledger::finish(&mut transaction, load_id, &counts)
+            super::ledger::Ledger::finish(&mut transaction, load_id, &counts)
                 .map_err(db("writing the load ledger"))?;
             transaction.commit().map_err(db("committing the file"))?;
             vacuum_new_tables(client, &new_tables);
@@ -672,7 +672,7 @@ fn vacuum_new_tables(client: &mut Client, tables: &[String]) {
             "vacuumed and analyzed the new tables"
         ),
         Err(error) => tracing::warn!(
-            error = %super::describe_error(&error),
+            error = %super::error::describe_error(&error),
             "could not vacuum and analyze the new tables; autovacuum will"
         ),
     }

@@ -1,7 +1,8 @@
 //! Reading a load's quarantined rows back (`salesflow rejects`): what the quality gate asks an
 //! operator to look at before accepting a load.
 
-use super::{LedgerEntry, LoadError, ReviewedLoad, Warehouse, ledger_entry};
+use super::ledger::{LedgerEntry, ledger_entry};
+use super::{LoadError, ReviewedLoad, Warehouse};
 
 /// A load's rejects, as `salesflow rejects` shows them.
 #[derive(Debug, Clone, serde::Serialize)]

@@ -1,0 +1,269 @@
+//! The load ledger, `salesflow.loads`: one row per file load attempt, opened before the
+//! load, finished with its counts or its failure, and read back by `status`.
+
+use postgres::{Client, Transaction};
+
+use super::review::{LoadAcceptance, ReviewedLoad, acceptance_columns};
+use super::{LoadError, LoadRequest, Warehouse, lock};
+use crate::report::Counts;
+
+impl Warehouse {
+    /// Marks the ledger rows of loads whose process died as failed. Safe to call any
+    /// time: it only acts when no load is running (it needs the load lock).
+    pub fn sweep_abandoned_loads(&mut self) -> Result<u64, LoadError> {
+        let db = |source| LoadError::database("checking for abandoned loads", source);
+        if !lock::try_loads(&mut self.client).map_err(db)? {
+            return Ok(0);
+        }
+        let swept = mark_abandoned(&mut self.client);
+        lock::release_loads(&mut self.client).map_err(db)?;
+        swept
+    }
+
+    /// Recent ledger rows, newest first.
+    pub fn recent_loads(&mut self, limit: i64) -> Result<Vec<LedgerRow>, LoadError> {
+        let rows = self
+            .client
+            .query(
+                &format!(
+                    "select l.load_id, source_path, file_sha256, file_bytes, status, rows_read,
+                            rows_loaded, rows_updated, rows_unchanged, rows_duplicate,
+                            rows_rejected, {started_at},
+                            extract(epoch from coalesce(finished_at, clock_timestamp())
+                                - started_at)::float8,
+                            error, failure, {file_modified_at}, {acceptance}
+                     from salesflow.loads l
+                     -- the standing acceptance, else the last one revoked
+                     left join lateral (
+                         select accepted_at, accepted_by, reason,
+                                revoked_at, revoked_by, revoke_reason
+                         from salesflow.load_acceptances
+                         where load_id = l.load_id
+                         order by revoked_at is null desc, acceptance_id desc limit 1
+                     ) a on true
+                     order by l.load_id desc limit $1",
+                    started_at = utc_text("started_at"),
+                    file_modified_at = utc_text("file_modified_at"),
+                    acceptance = acceptance_columns(),
+                ),
+                &[&limit],
+            )
+            .map_err(|source| LoadError::database("reading the load ledger", source))?;
+        Ok(rows
+            .iter()
+            .map(|row| LedgerRow {
+                load_id: row.get(0),
+                source_path: row.get(1),
+                file_sha256: row.get(2),
+                file_bytes: row.get(3),
+                status: row.get(4),
+                counts: Counts {
+                    read: row.get::<_, i64>(5) as u64,
+                    loaded: row.get::<_, i64>(6) as u64,
+                    updated: row.get::<_, i64>(7) as u64,
+                    unchanged: row.get::<_, i64>(8) as u64,
+                    duplicate: row.get::<_, i64>(9) as u64,
+                    rejected: row.get::<_, i64>(10) as u64,
+                },
+                started_at: row.get(11),
+                seconds: row.get(12),
+                error: row.get(13),
+                failure: row.get(14),
+                file_modified_at: row.get(15),
+                acceptance: LoadAcceptance::from_row(row, 16),
+            })
+            .collect())
+    }
+}
+
+/// Why a load failed, as the ledger's `failure` column keeps it for programs (the
+/// orchestrator does not retry the same bytes after a failure that would repeat).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Failure {
+    /// Not a sales feed: the same bytes fail again.
+    InvalidFile,
+    /// Rolled back over the reject limit: the same bytes fail again under that limit.
+    RejectRateExceeded,
+    /// Anything else (I/O, the database, a loader that died): a retry may pass.
+    Error,
+}
+
+impl Failure {
+    fn ledger_code(self) -> &'static str {
+        match self {
+            Failure::InvalidFile => "invalid_file",
+            Failure::RejectRateExceeded => "reject_rate_exceeded",
+            Failure::Error => "error",
+        }
+    }
+}
+
+/// What the ledger says of a load reviewed by `accept` or `rejects`.
+pub(super) struct LedgerEntry {
+    pub(super) status: String,
+    /// The class of a failed load's failure (see `LedgerRow::failure`).
+    pub(super) failure: Option<String>,
+    pub(super) load: ReviewedLoad,
+}
+
+/// The ledger's entry for a load; None when the ledger has no such load.
+pub(super) fn ledger_entry(
+    transaction: &mut Transaction<'_>,
+    load_id: i64,
+) -> Result<Option<LedgerEntry>, LoadError> {
+    let row = transaction
+        .query_opt(
+            "select status, failure, source_path, rows_read, rows_rejected
+             from salesflow.loads where load_id = $1",
+            &[&load_id],
+        )
+        .map_err(|source| LoadError::database("reading the load ledger", source))?;
+    Ok(row.map(|row| LedgerEntry {
+        status: row.get(0),
+        failure: row.get(1),
+        load: ReviewedLoad {
+            load_id,
+            source_path: row.get(2),
+            rows_read: row.get::<_, i64>(3) as u64,
+            rows_rejected: row.get::<_, i64>(4) as u64,
+        },
+    }))
+}
+
+/// A ledger row, as `salesflow status` shows it.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct LedgerRow {
+    pub load_id: i64,
+    pub source_path: String,
+    pub file_sha256: String,
+    pub file_bytes: i64,
+    /// When the file was last modified, as its load began (ISO 8601 in UTC, to the second;
+    /// None for loads recorded before schema version 6).
+    pub file_modified_at: Option<String>,
+    pub status: String,
+    pub counts: Counts,
+    /// ISO 8601 in UTC, e.g. `2026-11-26T08:00:31Z` (the logs' time zone).
+    pub started_at: String,
+    pub seconds: f64,
+    pub error: Option<String>,
+    /// The class of a failure: `invalid_file` and `reject_rate_exceeded` fail again on the
+    /// same bytes, `error` may pass when retried (None for older failures).
+    pub failure: Option<String>,
+    /// Set when an operator accepted the load at the quality gate (`salesflow accept`): the
+    /// standing acceptance, else the last one revoked.
+    pub acceptance: Option<LoadAcceptance>,
+}
+
+/// A timestamptz column as ISO 8601 text in UTC, e.g. `2026-11-26T08:00:31Z` (the logs'
+/// time zone, whatever the session's).
+pub(super) fn utc_text(column: &str) -> String {
+    format!("to_char({column} at time zone 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')")
+}
+
+pub(super) fn mark_abandoned(client: &mut Client) -> Result<u64, LoadError> {
+    let swept = client
+        .execute(
+            "update salesflow.loads
+             set status = 'failed', finished_at = clock_timestamp(), failure = 'error',
+                 error = 'abandoned: the loading process ended (killed or disconnected) before it finished; nothing of it was committed'
+             where status = 'running'",
+            &[],
+        )
+        .map_err(|source| LoadError::database("checking for abandoned loads", source))?;
+    if swept > 0 {
+        tracing::warn!(swept, "marked abandoned loads as failed");
+    }
+    Ok(swept)
+}
+
+pub(super) struct Ledger<'r> {
+    request: &'r LoadRequest<'r>,
+}
+
+impl<'r> Ledger<'r> {
+    pub(super) fn new(request: &'r LoadRequest<'r>) -> Ledger<'r> {
+        Ledger { request }
+    }
+
+    pub(super) fn succeeded_before(
+        &self,
+        client: &mut impl postgres::GenericClient,
+    ) -> Result<Option<i64>, postgres::Error> {
+        Ok(client
+            .query_opt(
+                "select max(load_id) from salesflow.loads
+                 where file_sha256 = $1 and status = 'succeeded' having count(*) > 0",
+                &[&self.request.sha256],
+            )?
+            .map(|row| row.get(0)))
+    }
+
+    pub(super) fn open(&self, client: &mut Client, status: &str) -> Result<i64, postgres::Error> {
+        let finished = if status == "running" { None } else { Some(()) };
+        Ok(client
+            .query_one(
+                "insert into salesflow.loads
+                   (source_path, file_sha256, file_bytes, file_modified_at, status, finished_at)
+                 values ($1, $2, $3, $4, $5, case when $6 then clock_timestamp() end)
+                 returning load_id",
+                &[
+                    &self.request.source_path,
+                    &self.request.sha256,
+                    &(self.request.bytes as i64),
+                    &self.request.modified,
+                    &status,
+                    &finished.is_some(),
+                ],
+            )?
+            .get(0))
+    }
+
+    pub(super) fn finish(
+        transaction: &mut Transaction<'_>,
+        load_id: i64,
+        counts: &Counts,
+    ) -> Result<(), postgres::Error> {
+        Self::update(transaction, load_id, "succeeded", Some(counts), None)
+    }
+
+    pub(super) fn fail(
+        client: &mut Client,
+        load_id: i64,
+        failure: Failure,
+        counts: Option<&Counts>,
+        error: &str,
+    ) -> Result<(), postgres::Error> {
+        Self::update(client, load_id, "failed", counts, Some((failure, error)))
+    }
+
+    fn update(
+        client: &mut impl postgres::GenericClient,
+        load_id: i64,
+        status: &str,
+        counts: Option<&Counts>,
+        failure: Option<(Failure, &str)>,
+    ) -> Result<(), postgres::Error> {
+        let counts = counts.cloned().unwrap_or_default();
+        let n = |value: u64| value as i64;
+        client.execute(
+            "update salesflow.loads
+             set status = $2, rows_read = $3, rows_loaded = $4, rows_updated = $5,
+                 rows_unchanged = $6, rows_duplicate = $7, rows_rejected = $8,
+                 finished_at = clock_timestamp(), failure = $9, error = $10
+             where load_id = $1",
+            &[
+                &load_id,
+                &status,
+                &n(counts.read),
+                &n(counts.loaded),
+                &n(counts.updated),
+                &n(counts.unchanged),
+                &n(counts.duplicate),
+                &n(counts.rejected),
+                &failure.map(|(failure, _)| failure.ledger_code()),
+                &failure.map(|(_, error)| error),
+            ],
+        )?;
+        Ok(())
+    }
+}
