@@ -339,3 +339,34 @@ pub fn ensure_group_role(client: &mut Client, role: &str) {
         ))
         .expect("create the group role");
 }
+
+/// The new columns of `raw.sales_rejects` (migration 0002) as text, NULL as None.
+pub const REJECT_FIELDS: &str = "sale_id::text, product_id::text, product_name, brand, category, \
+     retailer_id::text, retailer_name, channel, location, quantity::text, price::text, \
+     currency, sale_date::text";
+
+/// (source_line, reasons, the reject's fields) of every quarantined row, in file order.
+pub fn reject_fields(db: &TestDb) -> Vec<(i64, Vec<String>, Vec<Option<String>>)> {
+    db.client()
+        .query(
+            &format!(
+                "select source_line, reasons, {REJECT_FIELDS} from raw.sales_rejects
+                 order by load_id, source_line"
+            ),
+            &[],
+        )
+        .unwrap()
+        .iter()
+        .map(|row| {
+            (
+                row.get(0),
+                row.get(1),
+                (2..15).map(|i| row.get(i)).collect(),
+            )
+        })
+        .collect()
+}
+
+pub fn fields(values: [Option<&str>; 13]) -> Vec<Option<String>> {
+    values.iter().map(|v| v.map(str::to_string)).collect()
+}

@@ -1,0 +1,77 @@
+//! Schema migrations: a warehouse made by an older salesflow is brought up to date by the
+//! next command, keeping what it holds.
+
+mod common;
+
+use common::*;
+
+#[test]
+fn a_schema_version_1_database_is_migrated_on_the_next_ingest() {
+    let db = TestDb::new("upgrade_v1");
+    // What a salesflow with only migration 0001 left behind: its bookkeeping table (as it
+    // created it then), the schema, and a load with one quarantined row.
+    db.schema_as_of_version(1);
+    let client = &mut db.client();
+    client
+        .batch_execute(
+            "insert into salesflow.loads (source_path, file_sha256, file_bytes, status, rows_read, rows_rejected)
+             values ('old.csv', 'abc', 10, 'succeeded', 1, 1);
+             insert into raw.sales_rejects (load_id, source_line, raw_record, reasons, message)
+             values (1, 2, '1,2,3', '{field_count}', 'expected 12 fields as in the header, found 3');",
+        )
+        .unwrap();
+
+    db.salesflow_ok(&["ingest", &reference_csv()], 0);
+    let versions: Vec<(i32, String)> = client
+        .query(
+            "select version, name from salesflow.schema_migrations order by version",
+            &[],
+        )
+        .unwrap()
+        .iter()
+        .map(|row| (row.get(0), row.get(1)))
+        .collect();
+    assert_eq!(
+        versions,
+        vec![
+            (1, "0001_init".into()),
+            (2, "reject fields".into()),
+            (3, "reject currency".into()),
+            (4, "publications".into()),
+            (5, "load acceptances".into()),
+            (6, "file modification time".into()),
+            (7, "load failure class".into()),
+            (8, "acceptance revocations".into()),
+            (9, "least-privilege roles".into())
+        ]
+    );
+    // The old reject is kept, with NULL fields; the new load's reject has its fields.
+    let rejects = reject_fields(&db);
+    assert_eq!(rejects.len(), 2);
+    assert_eq!(rejects[0].1, vec!["field_count"]);
+    assert_eq!(rejects[0].2, fields([None; 13]));
+    assert_eq!(rejects[1].2[1].as_deref(), Some("7"));
+    // Typed like raw.sales.
+    let types: Vec<String> = client
+        .query(
+            "select format_type(atttypid, atttypmod) from pg_attribute
+             where attrelid = 'raw.sales_rejects'::regclass
+               and attname in ('sale_id', 'quantity', 'price', 'currency', 'sale_date')
+             order by attname",
+            &[],
+        )
+        .unwrap()
+        .iter()
+        .map(|row| row.get(0))
+        .collect();
+    assert_eq!(
+        types,
+        vec!["text", "numeric(12,2)", "integer", "date", "bigint"]
+    );
+    // A further run has nothing to apply.
+    db.salesflow_ok(&["status"], 0);
+    assert_eq!(
+        db.count("select count(*) from salesflow.schema_migrations"),
+        9
+    );
+}
