@@ -13,7 +13,7 @@ use iso_currency::Currency;
 use rust_decimal::{Decimal, RoundingStrategy};
 use xxhash_rust::xxh3::xxh3_64;
 
-use crate::contract::{Check, Contract, Field, HeaderBinding, Severity};
+use crate::contract::{AMOUNT_TYPE, Check, Contract, Field, HeaderBinding, Severity};
 use crate::read::Record;
 
 /// A repair made to a value; with its field it forms a `dq_flags` code such as
@@ -508,18 +508,18 @@ impl<'c> Cleaner<'c> {
         if parsed.thousands_separator {
             flags.push(Flag::Repair(field, Repair::ThousandsSeparator));
         }
-        // At the contract's scale, rounded half away from zero; numeric(12,2) keeps at most
-        // 10 digits before the point.
+        // At the contract's scale, rounded half away from zero, and within what the
+        // warehouse's amount type holds.
         let scale = self.contract.column(field).scale;
         let mut rounded = parsed
             .number
             .round_dp_with_strategy(scale, RoundingStrategy::MidpointAwayFromZero);
         rounded.rescale(scale);
-        if rounded.abs() >= Decimal::from(10_000_000_000i64) {
+        if !AMOUNT_TYPE.holds(rounded) {
             problems.field(
                 field,
                 "out_of_range",
-                format!("price \"{text}\" is too large for numeric(12,2)"),
+                format!("price \"{text}\" is too large for {AMOUNT_TYPE}"),
             );
             return None;
         }

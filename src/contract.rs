@@ -16,6 +16,35 @@ use serde::Deserialize;
 /// The contract shipped with salesflow.
 pub const DEFAULT_CONTRACT: &str = include_str!("../contracts/sales.toml");
 
+/// How the warehouse stores amounts: `raw.sales.price` is `numeric(12,2)` (migration 0001; a
+/// test checks the two agree). A contract may not ask for more decimals, and the cleaner
+/// rejects an amount that does not fit.
+pub const AMOUNT_TYPE: Numeric = Numeric {
+    precision: 12,
+    scale: 2,
+};
+
+/// A PostgreSQL `numeric(precision, scale)` type.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Numeric {
+    pub precision: u32,
+    pub scale: u32,
+}
+
+impl Numeric {
+    /// Whether a value, already at this scale, fits: at most `precision - scale` digits
+    /// before the point.
+    pub fn holds(&self, value: Decimal) -> bool {
+        value.abs() < Decimal::from(10i64.pow(self.precision - self.scale))
+    }
+}
+
+impl fmt::Display for Numeric {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "numeric({},{})", self.precision, self.scale)
+    }
+}
+
 /// A column of `raw.sales` that a feed column fills. The set is fixed by the schema;
 /// the contract says where each one comes from and how strict it is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Deserialize)]
@@ -414,10 +443,10 @@ fn validate(raw: RawContract) -> Result<Contract, ContractError> {
                 "column {field}: `scale` only applies to decimal columns"
             )));
         }
-        let scale = column.scale.unwrap_or(2);
-        if scale > 2 {
+        let scale = column.scale.unwrap_or(AMOUNT_TYPE.scale);
+        if scale > AMOUNT_TYPE.scale {
             return Err(invalid(format!(
-                "column {field}: scale {scale} exceeds raw.sales (numeric(12,2))"
+                "column {field}: scale {scale} exceeds raw.sales ({AMOUNT_TYPE})"
             )));
         }
         let slot = &mut columns[field.index()];

@@ -75,3 +75,19 @@ fn a_schema_version_1_database_is_migrated_on_the_next_ingest() {
         9
     );
 }
+
+#[test]
+fn the_amount_type_the_cleaner_checks_is_the_one_the_migrations_declare() {
+    let db = TestDb::new("amount_type");
+    db.salesflow_ok(&["status"], 0);
+    for table in ["raw.sales", "raw.sales_rejects"] {
+        assert_eq!(
+            db.value::<String>(&format!(
+                "select format_type(atttypid, atttypmod) from pg_attribute
+                 where attrelid = '{table}'::regclass and attname = 'price'"
+            )),
+            salesflow::contract::AMOUNT_TYPE.to_string(),
+            "{table}.price"
+        );
+    }
+}

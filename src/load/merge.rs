@@ -31,13 +31,15 @@ use super::copy::{self, RowKind, RowWriter};
 use super::{LoadError, LoadOutcome, LoadRequest, RowSource, Streamed};
 use crate::report::Counts;
 
-const CREATE_REJECT_STAGE: &str = "create temp table stage_rejects (
-    source_line bigint not null,
-    sale_id bigint, product_id bigint, product_name text, brand text, category text,
-    retailer_id bigint, retailer_name text, channel text, location text,
-    quantity integer, price numeric(12,2), currency text, sale_date date,
-    raw_record text not null, reasons text[] not null, message text not null
-) on commit drop";
+/// The reject stage takes its column types from the quarantine itself: they are declared
+/// once, in the migrations.
+fn create_reject_stage() -> String {
+    format!(
+        "create temp table stage_rejects on commit drop as
+           select {} from raw.sales_rejects with no data",
+        copy::REJECT_COLUMNS
+    )
+}
 
 /// The columns of `raw.sales`, landing tables and `incoming`, in one order.
 const SALES_COLUMNS: &str = "sale_id, product_id, product_name, brand, category, retailer_id, \
@@ -241,11 +243,12 @@ impl Landing {
             .get(0);
         transaction
             .batch_execute(&format!(
-                "{CREATE_REJECT_STAGE};
+                "{reject_stage};
                  create table {name} (like raw.sales including defaults)
                    partition by range (sale_date);
                  alter table {name} alter column load_id set default {load_id},
-                   alter column loaded_at set default '{loaded_at}'::timestamptz;"
+                   alter column loaded_at set default '{loaded_at}'::timestamptz;",
+                reject_stage = create_reject_stage()
             ))
             .map_err(|source| LoadError::database("creating the landing table", source))?;
         Ok(Landing {
