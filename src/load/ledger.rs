@@ -28,10 +28,11 @@ impl Warehouse {
                 &format!(
                     "select l.load_id, source_path, file_sha256, file_bytes, status, rows_read,
                             rows_loaded, rows_updated, rows_unchanged, rows_duplicate,
-                            rows_rejected, {started_at},
+                            rows_rejected, {started_at} as started_at,
                             extract(epoch from coalesce(finished_at, clock_timestamp())
-                                - started_at)::float8,
-                            error, failure, {file_modified_at}, {acceptance}
+                                - started_at)::float8 as seconds,
+                            error, failure, {file_modified_at} as file_modified_at,
+                            {acceptance}
                      from salesflow.loads l
                      -- the standing acceptance, else the last one revoked
                      left join lateral (
@@ -52,27 +53,35 @@ impl Warehouse {
         Ok(rows
             .iter()
             .map(|row| LedgerRow {
-                load_id: row.get(0),
-                source_path: row.get(1),
-                file_sha256: row.get(2),
-                file_bytes: row.get(3),
-                status: row.get(4),
-                counts: Counts {
-                    read: row.get::<_, i64>(5) as u64,
-                    loaded: row.get::<_, i64>(6) as u64,
-                    updated: row.get::<_, i64>(7) as u64,
-                    unchanged: row.get::<_, i64>(8) as u64,
-                    duplicate: row.get::<_, i64>(9) as u64,
-                    rejected: row.get::<_, i64>(10) as u64,
-                },
-                started_at: row.get(11),
-                seconds: row.get(12),
-                error: row.get(13),
-                failure: row.get(14),
-                file_modified_at: row.get(15),
-                acceptance: LoadAcceptance::from_row(row, 16),
+                load_id: row.get("load_id"),
+                source_path: row.get("source_path"),
+                file_sha256: row.get("file_sha256"),
+                file_bytes: row.get("file_bytes"),
+                status: row.get("status"),
+                counts: Counts::from_ledger_row(row),
+                started_at: row.get("started_at"),
+                seconds: row.get("seconds"),
+                error: row.get("error"),
+                failure: row.get("failure"),
+                file_modified_at: row.get("file_modified_at"),
+                acceptance: LoadAcceptance::from_row(row),
             })
             .collect())
+    }
+}
+
+impl Counts {
+    /// The six counts of a `salesflow.loads` row (`rows_read` ... `rows_rejected`).
+    fn from_ledger_row(row: &postgres::Row) -> Counts {
+        let count = |column| row.get::<_, i64>(column) as u64;
+        Counts {
+            read: count("rows_read"),
+            loaded: count("rows_loaded"),
+            updated: count("rows_updated"),
+            unchanged: count("rows_unchanged"),
+            duplicate: count("rows_duplicate"),
+            rejected: count("rows_rejected"),
+        }
     }
 }
 
@@ -119,13 +128,13 @@ pub(super) fn ledger_entry(
         )
         .map_err(|source| LoadError::database("reading the load ledger", source))?;
     Ok(row.map(|row| LedgerEntry {
-        status: row.get(0),
-        failure: row.get(1),
+        status: row.get("status"),
+        failure: row.get("failure"),
         load: ReviewedLoad {
             load_id,
-            source_path: row.get(2),
-            rows_read: row.get::<_, i64>(3) as u64,
-            rows_rejected: row.get::<_, i64>(4) as u64,
+            source_path: row.get("source_path"),
+            rows_read: row.get::<_, i64>("rows_read") as u64,
+            rows_rejected: row.get::<_, i64>("rows_rejected") as u64,
         },
     }))
 }

@@ -21,8 +21,8 @@ pub fn take_loads(client: &mut impl GenericClient) -> Result<(), postgres::Error
     )?;
     match running {
         Some(row) => tracing::info!(
-            load_id = row.get::<_, i64>(0),
-            path = row.get::<_, String>(1),
+            load_id = row.get::<_, i64>("load_id"),
+            path = row.get::<_, String>("source_path"),
             "waiting for another load to finish (files are loaded one at a time)"
         ),
         None => {

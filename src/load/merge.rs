@@ -458,17 +458,17 @@ fn classify(
     )?;
     let row = step.query_one(
         "classifying rows",
-        "select count(*) filter (where old_row_hash is null),
-                count(*) filter (where old_row_hash <> row_hash),
-                count(*) filter (where old_row_hash = row_hash)
+        "select count(*) filter (where old_row_hash is null) as new,
+                count(*) filter (where old_row_hash <> row_hash) as changed,
+                count(*) filter (where old_row_hash = row_hash) as same
          from incoming",
         &[],
     )?;
     Ok(Counts {
         read: streamed.rows_read,
-        loaded: row.get::<_, i64>(0) as u64,
-        updated: row.get::<_, i64>(1) as u64,
-        unchanged: row.get::<_, i64>(2) as u64,
+        loaded: row.get::<_, i64>("new") as u64,
+        updated: row.get::<_, i64>("changed") as u64,
+        unchanged: row.get::<_, i64>("same") as u64,
         duplicate: valid - distinct,
         rejected: streamed.rows_rejected,
     })

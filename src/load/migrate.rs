@@ -114,7 +114,7 @@ fn apply_pending(client: &mut Client) -> Result<usize, LoadError> {
         )
         .map_err(db)?
         .iter()
-        .map(|row| (row.get(0), row.get(1)))
+        .map(|row| (row.get("version"), row.get("sha256")))
         .collect();
     let mut count = 0;
     for (version, name, script) in MIGRATIONS {

@@ -57,15 +57,15 @@ impl Warehouse {
         };
         let reasons = transaction
             .query(
-                "select reason, count(*) from raw.sales_rejects, unnest(reasons) as reason
+                "select reason, count(*) as rows from raw.sales_rejects, unnest(reasons) as reason
                  where load_id = $1 group by reason order by count(*) desc, reason",
                 &[&load_id],
             )
             .map_err(db("counting the rejects"))?
             .iter()
             .map(|row| ReasonCount {
-                reason: row.get(0),
-                rows: row.get::<_, i64>(1) as u64,
+                reason: row.get("reason"),
+                rows: row.get::<_, i64>("rows") as u64,
             })
             .collect();
         let rejects = transaction
@@ -77,10 +77,10 @@ impl Warehouse {
             .map_err(db("reading the rejects"))?
             .iter()
             .map(|row| RejectedRow {
-                source_line: row.get(0),
-                reasons: row.get(1),
-                message: row.get(2),
-                raw_record: row.get(3),
+                source_line: row.get("source_line"),
+                reasons: row.get("reasons"),
+                message: row.get("message"),
+                raw_record: row.get("raw_record"),
             })
             .collect();
         transaction.commit().map_err(db("ending the transaction"))?;

@@ -73,7 +73,7 @@ impl Warehouse {
             .map_err(db("committing the acceptance"))?;
         Ok(Acceptance {
             load,
-            accepted: LoadAcceptance::from_row(&accepted, 0)
+            accepted: LoadAcceptance::from_row(&accepted)
                 .expect("the standing acceptance was just read"),
             new: inserted.is_some(),
         })
@@ -139,7 +139,7 @@ impl Warehouse {
             .map_err(db("committing the revocation"))?;
         Ok(Revocation {
             load,
-            acceptance: LoadAcceptance::from_row(&revoked, 0)
+            acceptance: LoadAcceptance::from_row(&revoked)
                 .expect("the revoked acceptance was just written"),
         })
     }
@@ -164,7 +164,8 @@ fn covering_publication(
     let publication = transaction
         .query_opt(
             &format!(
-                "select publication_id, through_load_id, {published_at}, published_by
+                "select publication_id, through_load_id, {published_at} as published_at,
+                        published_by
                  from salesflow.publications where through_load_id >= $1
                  order by publication_id limit 1",
                 published_at = utc_text("published_at"),
@@ -173,8 +174,12 @@ fn covering_publication(
         )
         .map_err(|source| LoadError::database("reading the publications", source))?;
     Ok(publication.map(|row| {
-        let (publication_id, through, at, by): (i64, i64, String, String) =
-            (row.get(0), row.get(1), row.get(2), row.get(3));
+        let (publication_id, through, at, by): (i64, i64, String, String) = (
+            row.get("publication_id"),
+            row.get("through_load_id"),
+            row.get("published_at"),
+            row.get("published_by"),
+        );
         format!("publication {publication_id} (through load {through}, at {at} by {by})")
     }))
 }
@@ -220,21 +225,21 @@ pub struct AcceptanceRevocation {
 }
 
 impl LoadAcceptance {
-    /// The acceptance in the columns of `acceptance_columns()` from `first` on; None when
-    /// they are NULL (a load without acceptance, from an outer join).
-    pub(super) fn from_row(row: &postgres::Row, first: usize) -> Option<LoadAcceptance> {
-        let accepted_at: String = row.get::<_, Option<String>>(first)?;
+    /// The acceptance in the columns of `acceptance_columns()`; None when they are NULL (a
+    /// load without acceptance, from an outer join).
+    pub(super) fn from_row(row: &postgres::Row) -> Option<LoadAcceptance> {
+        let accepted_at: String = row.get::<_, Option<String>>("accepted_at")?;
         Some(LoadAcceptance {
             accepted_at,
-            accepted_by: row.get(first + 1),
-            reason: row.get(first + 2),
-            revoked: row.get::<_, Option<String>>(first + 3).map(|revoked_at| {
-                AcceptanceRevocation {
+            accepted_by: row.get("accepted_by"),
+            reason: row.get("acceptance_reason"),
+            revoked: row
+                .get::<_, Option<String>>("revoked_at")
+                .map(|revoked_at| AcceptanceRevocation {
                     revoked_at,
-                    revoked_by: row.get(first + 4),
-                    reason: row.get(first + 5),
-                }
-            }),
+                    revoked_by: row.get("revoked_by"),
+                    reason: row.get("revoke_reason"),
+                }),
         })
     }
 }
@@ -242,7 +247,8 @@ impl LoadAcceptance {
 /// The columns of an acceptance (alias `a`), as `LoadAcceptance::from_row` reads them.
 pub(super) fn acceptance_columns() -> String {
     format!(
-        "{}, a.accepted_by, a.reason, {}, a.revoked_by, a.revoke_reason",
+        "{} as accepted_at, a.accepted_by, a.reason as acceptance_reason, {} as revoked_at, \
+         a.revoked_by, a.revoke_reason",
         utc_text("a.accepted_at"),
         utc_text("a.revoked_at")
     )
