@@ -191,10 +191,17 @@ struct RawContract {
     name: String,
     #[serde(default)]
     description: String,
+    quality_gate: Option<RawQualityGate>,
     format: RawFormat,
     columns: Vec<RawColumn>,
     #[serde(default)]
     rules: Vec<RawRule>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawQualityGate {
+    max_reject_rate: f64,
 }
 
 #[derive(Debug, Deserialize)]
@@ -242,6 +249,9 @@ pub struct Contract {
     pub max_record_lines: usize,
     columns: Vec<Column>,
     pub rules: Vec<Rule>,
+    /// The share of a load's rows that may be rejected before the quality gate holds the
+    /// load back (`[quality_gate] max_reject_rate`).
+    pub max_reject_rate: f64,
 }
 
 #[derive(Debug, Clone)]
@@ -396,6 +406,16 @@ fn validate(raw: RawContract) -> Result<Contract, ContractError> {
     if raw.format.max_record_lines == 0 {
         return Err(invalid("format.max_record_lines must be at least 1".into()));
     }
+    let max_reject_rate = match raw.quality_gate {
+        Some(gate) => gate.max_reject_rate,
+        // The built-in contract has the section, so this does not recurse further.
+        None => Contract::default_sales().max_reject_rate,
+    };
+    if !(0.0..=1.0).contains(&max_reject_rate) {
+        return Err(invalid(format!(
+            "quality_gate.max_reject_rate {max_reject_rate} is not a share between 0 and 1"
+        )));
+    }
     let mut columns: Vec<Option<Column>> = vec![None; 12];
     let mut header_keys = std::collections::HashMap::new();
     for column in raw.columns {
@@ -533,6 +553,7 @@ fn validate(raw: RawContract) -> Result<Contract, ContractError> {
         max_record_lines: raw.format.max_record_lines,
         columns,
         rules,
+        max_reject_rate,
     })
 }
 
@@ -605,6 +626,19 @@ mod tests {
         assert!(contract.is_null_token(""));
         assert!(!contract.is_null_token("New York"));
         assert_eq!(contract.rules.len(), 4);
+        assert_eq!(contract.max_reject_rate, 0.05);
+    }
+
+    #[test]
+    fn the_quality_gate_threshold_defaults_to_the_built_in_one_and_is_a_share() {
+        let without = DEFAULT_CONTRACT.replace("[quality_gate]\nmax_reject_rate = 0.05\n", "");
+        assert_ne!(without, DEFAULT_CONTRACT);
+        assert_eq!(Contract::from_toml(&without).unwrap().max_reject_rate, 0.05);
+        let own = DEFAULT_CONTRACT.replace("max_reject_rate = 0.05", "max_reject_rate = 0.2");
+        assert_eq!(Contract::from_toml(&own).unwrap().max_reject_rate, 0.2);
+        let bad = DEFAULT_CONTRACT.replace("max_reject_rate = 0.05", "max_reject_rate = 5.0");
+        let error = Contract::from_toml(&bad).unwrap_err().to_string();
+        assert!(error.contains("not a share between 0 and 1"), "{error}");
     }
 
     #[test]

@@ -5,6 +5,16 @@ use std::fmt::Write;
 
 use serde::Serialize;
 
+/// The share of the rows read that were rejected: the figure the quality gate and the ingest
+/// summary judge (0 for a file without rows).
+pub fn reject_rate(read: u64, rejected: u64) -> f64 {
+    if read == 0 {
+        0.0
+    } else {
+        rejected as f64 / read as f64
+    }
+}
+
 /// What happened to a file's rows. Every row read has exactly one outcome.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct Counts {
@@ -28,11 +38,7 @@ impl Counts {
     }
 
     pub fn reject_rate(&self) -> f64 {
-        if self.read == 0 {
-            0.0
-        } else {
-            self.rejected as f64 / self.read as f64
-        }
+        reject_rate(self.read, self.rejected)
     }
 }
 

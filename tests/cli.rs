@@ -15,6 +15,8 @@ fn help_explains_commands_and_exit_codes() {
         "check",
         "generate",
         "status",
+        "gate",
+        "publish",
         "Exit codes",
         "DATABASE_URL",
     ] {

@@ -20,8 +20,12 @@ impl Warehouse {
         swept
     }
 
-    /// Recent ledger rows, newest first.
-    pub fn recent_loads(&mut self, limit: i64) -> Result<Vec<LedgerRow>, LoadError> {
+    /// Recent ledger rows, newest first; only those of `status` when given.
+    pub fn recent_loads(
+        &mut self,
+        limit: i64,
+        status: Option<&str>,
+    ) -> Result<Vec<LedgerRow>, LoadError> {
         let rows = self
             .client
             .query(
@@ -42,12 +46,13 @@ impl Warehouse {
                          where load_id = l.load_id
                          order by revoked_at is null desc, acceptance_id desc limit 1
                      ) a on true
+                     where $2::text is null or l.status = $2
                      order by l.load_id desc limit $1",
                     started_at = utc_text("started_at"),
                     file_modified_at = utc_text("file_modified_at"),
                     acceptance = acceptance_columns(),
                 ),
-                &[&limit],
+                &[&limit, &status],
             )
             .map_err(|source| LoadError::database("reading the load ledger", source))?;
         Ok(rows

@@ -15,6 +15,7 @@
 mod connection;
 mod copy;
 mod error;
+mod gate;
 mod ledger;
 mod lock;
 mod merge;
@@ -32,6 +33,7 @@ pub use connection::{ConnectionSettings, SslMode, connection_config, url_has_pas
 pub use copy::{RowKind, RowWriter};
 pub use error::LoadError;
 use error::describe_error;
+pub use gate::{GateVerdict, JudgedLoad, Publication, PublishOutcome, Verdict};
 pub use ledger::LedgerRow;
 use ledger::{Failure, Ledger, mark_abandoned};
 pub use migrate::{LOADER_ROLE, READER_ROLE, TRANSFORMER_ROLE};

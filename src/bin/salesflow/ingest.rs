@@ -68,7 +68,7 @@ pub fn run(args: Args) -> anyhow::Result<u8> {
         bar.finish_and_clear();
         match result {
             Ok(report) => {
-                log_file(&report);
+                log_file(&report, contract.max_reject_rate);
                 reports.push(report);
             }
             Err(error) => {
@@ -103,23 +103,21 @@ pub fn run(args: Args) -> anyhow::Result<u8> {
     Ok(exit_code(&reports))
 }
 
-/// The reject rate over which a loaded file earns a warning: the threshold of the warehouse's
-/// reject-rate test and of the Airflow DAG's quality gate.
-const HIGH_REJECT_RATE: f64 = 0.05;
-
-fn log_file(report: &report::FileReport) {
+/// Logs a file's outcome; warns when its reject rate is over `gate_threshold`, the quality
+/// gate's (the contract's `max_reject_rate`), which will hold the load back.
+fn log_file(report: &report::FileReport, gate_threshold: f64) {
     let c = &report.counts;
-    if report.status == FileStatus::Succeeded && report.reject_rate > HIGH_REJECT_RATE {
+    if report.status == FileStatus::Succeeded && report.reject_rate > gate_threshold {
         tracing::warn!(
             path = %report.path,
             load_id = report.load_id,
             rejected = c.rejected,
             read = c.read,
-            "{:.2}% of the rows were rejected (over {:.0}%): they are in raw.sales_rejects \
-             (`salesflow rejects LOAD_ID` shows them); --max-reject-rate rolls such a file \
-             back instead",
+            "{:.2}% of the rows were rejected (over the quality gate's {:.0}%): they are in \
+             raw.sales_rejects (`salesflow rejects LOAD_ID` shows them); --max-reject-rate \
+             rolls such a file back instead",
             report.reject_rate * 100.0,
-            HIGH_REJECT_RATE * 100.0
+            gate_threshold * 100.0
         );
     }
     match &report.error {

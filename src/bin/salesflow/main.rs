@@ -3,6 +3,7 @@
 
 mod accept;
 mod check;
+mod gate;
 mod generate;
 mod ingest;
 mod rejects;
@@ -77,6 +78,8 @@ enum Command {
     Status(status::Args),
     Rejects(rejects::Args),
     Accept(accept::Args),
+    Gate(gate::GateArgs),
+    Publish(gate::PublishArgs),
 }
 
 /// Options shared by the commands that use the database.
@@ -124,11 +127,7 @@ fn given_on_command_line() -> bool {
 
 /// A load's file and reject rate, e.g. `sales.csv, 1 of 1005 rows rejected = 0.10%`.
 pub fn describe_load(load: &ReviewedLoad) -> String {
-    let rate = if load.rows_read > 0 {
-        100.0 * load.rows_rejected as f64 / load.rows_read as f64
-    } else {
-        0.0
-    };
+    let rate = 100.0 * salesflow::report::reject_rate(load.rows_read, load.rows_rejected);
     format!(
         "{}, {} of {} rows rejected = {rate:.2}%",
         load.source_path, load.rows_rejected, load.rows_read
@@ -246,6 +245,8 @@ fn main() -> ExitCode {
         Command::Status(args) => status::run(args),
         Command::Rejects(args) => rejects::run(args),
         Command::Accept(args) => accept::run(args),
+        Command::Gate(args) => gate::run_gate(args),
+        Command::Publish(args) => gate::run_publish(args),
     };
     ExitCode::from(result.unwrap_or_else(|error| fail(&error)))
 }

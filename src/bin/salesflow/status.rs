@@ -14,15 +14,39 @@ pub struct Args {
     /// How many loads to show.
     #[arg(long, default_value_t = 20)]
     limit: u32,
+    /// Only loads with this status (`--status succeeded --limit 1`: the newest load whose
+    /// rows are in raw.sales).
+    #[arg(long, value_enum)]
+    status: Option<LoadStatus>,
     /// Print JSON instead of a table.
     #[arg(long)]
     json: bool,
 }
 
+/// A load's status in the ledger.
+#[derive(Clone, Copy, clap::ValueEnum)]
+enum LoadStatus {
+    Running,
+    Succeeded,
+    Failed,
+    Skipped,
+}
+
+impl LoadStatus {
+    fn name(self) -> &'static str {
+        match self {
+            LoadStatus::Running => "running",
+            LoadStatus::Succeeded => "succeeded",
+            LoadStatus::Failed => "failed",
+            LoadStatus::Skipped => "skipped",
+        }
+    }
+}
+
 pub fn run(args: Args) -> anyhow::Result<u8> {
     let mut warehouse = args.database.open()?;
     warehouse.sweep_abandoned_loads()?;
-    let loads = warehouse.recent_loads(args.limit.into())?;
+    let loads = warehouse.recent_loads(args.limit.into(), args.status.map(LoadStatus::name))?;
     if args.json {
         println!("{}", serde_json::to_string_pretty(&loads)?);
         return Ok(exit::OK);
