@@ -3,8 +3,9 @@
 //! Deterministic per seed (ChaCha8, whose output is specified, not an implementation
 //! detail). The catalogue starts with the reference file's products and retailers and
 //! adds synthetic ones, so indexes see a realistic number of distinct keys. With a
-//! defect rate, rows carry the defects the reference feed and DESIGN name, so that a
-//! generated file exercises every outcome.
+//! defect rate, rows carry the defects of the reference feed and of the other files the data
+//! quality policy expects (README, "Every row has exactly one outcome"), so that a generated
+//! file exercises every outcome.
 
 use std::io::{self, Write};
 
