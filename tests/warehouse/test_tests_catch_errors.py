@@ -78,27 +78,29 @@ def test_keys_test_catches_a_fact_on_the_wrong_version(built):
         )
 
 
-def test_unique_counts_duplicates_when_no_unique_index_guarantees_them(built):
+def test_unique_by_index_counts_duplicates_when_no_unique_index_guarantees_them(built):
     # with its unique index, fct_sales.sale_id is unique by construction and the test checks
-    # the catalog (macros/tests/unique.sql); without it, it counts, and finds the duplicate
+    # the catalog (tests/generic/unique_by_index.sql); without it, it counts, and finds the
+    # duplicate
+    test = "salesflow_unique_by_index_fct_sales_sale_id"
     index = built.one("""
         select i.indexrelid::regclass::text from pg_index i
         join pg_class t on t.oid = i.indrelid
         join pg_namespace n on n.oid = t.relnamespace and n.nspname = 'marts'
         join pg_attribute a on a.attrelid = t.oid and a.attnum = i.indkey[0]
         where t.relname = 'fct_sales' and i.indisunique and a.attname = 'sale_id'""")
-    assert built.dbt("test", "--select", "unique_fct_sales_sale_id").returncode == 0
+    assert built.dbt("test", "--select", test).returncode == 0
     built.execute(f"drop index {index}")
     built.execute("insert into marts.fct_sales select * from marts.fct_sales where sale_id = 2")
-    proc = built.dbt("test", "--select", "unique_fct_sales_sale_id", expect_ok=False)
+    proc = built.dbt("test", "--select", test, expect_ok=False)
     assert proc.returncode != 0
-    assert "unique_fct_sales_sale_id" in failing_tests(proc)
+    assert test in failing_tests(proc)
 
 
-def test_relationships_catches_a_fact_whose_key_has_no_dimension_row(built):
+def test_relationships_by_index_catches_a_fact_whose_key_has_no_dimension_row(built):
     # product_key leads an index of fct_sales, so the test reads the distinct keys by index
-    # probes (macros/tests/relationships.sql); it must still find the orphan
-    test = "relationships_fct_sales_product_key__product_key__ref_dim_product_"
+    # probes (tests/generic/relationships_by_index.sql); it must still find the orphan
+    test = "fct_sales_product_key_has_a_dim_product_row"
     original = built.one("select product_key from marts.fct_sales where sale_id = 3")
     built.execute("update marts.fct_sales set product_key = 424242 where sale_id = 3")
     try:

@@ -1,4 +1,4 @@
-{#- Products, SCD type 2 in business time (macros/scd2.sql): a new version whenever a product
+{#- Products, SCD type 2 in business time (macros/scd2_versions.sql): a new version whenever a product
     id is sold under another (name, brand, category) than on its previous sale day, valid from
     that day (rejected sales count, through their valid fields, only for a product never sold:
     base_sales__attribute_history).

@@ -1,4 +1,4 @@
-{#- Retailers, SCD type 2 in business time (macros/scd2.sql): a new version whenever a
+{#- Retailers, SCD type 2 in business time (macros/scd2_versions.sql): a new version whenever a
     retailer id is seen with another (name, channel, location) than on its previous sale day,
     valid from that day. A sale without the name, or an Offline sale without its location, is no
     new version (Online retailers have no location: that is their complete form). Plus the

@@ -1,7 +1,7 @@
 {#- Sales facts, one row per sale (sale_id), with the keys of the product and retailer
     versions valid on the sale date.
 
-    Incremental: merged on sale_id (strategy 'upsert', macros/upsert_strategy.sql: INSERT ...
+    Incremental: merged on sale_id (strategy 'upsert', macros/get_incremental_upsert_sql.sql: INSERT ...
     ON CONFLICT (sale_id) DO UPDATE, one unique-index probe per changed row). A full build
     joins all of staging to the dimensions in one set-based pass (hash joins on the natural
     key with the date range as a join filter; no DISTINCT, no window functions). An

@@ -7,7 +7,7 @@
     With var test_scope=all both mean every row, and so does __latest_build__ when every row
     has the latest dbt_updated_at (after a full build): the test then gets the table itself,
     not a subquery, so that the unique and relationships tests can use its indexes
-    (macros/tests/unique.sql, relationships.sql). The values are looked up when the test runs
+    (tests/generic/unique_by_index.sql, relationships_by_index.sql). The values are looked up when the test runs
     and written into the SQL as literals, so that the planner sees how few rows they select
     (a parameter would be estimated from the statistics of the last full build: all rows).
     Other `where` strings work as usual. -#}
@@ -52,17 +52,3 @@
         {%- do return(relation) -%}
     {%- endif -%}
 {%- endmacro %}
-
-{#- load_id of the latest succeeded load (None when there is none, and while parsing). -#}
-{% macro latest_succeeded_load() %}
-    {%- if not execute -%}{{ return(none) }}{%- endif -%}
-    {%- set value = run_query("select max(load_id) from salesflow.loads where status = 'succeeded'").columns[0].values()[0] -%}
-    {{ return(value | int if value is not none else none) }}
-{% endmacro %}
-
-{#- The latest dbt_updated_at of `relation` as a SQL literal ('null' when empty or parsing). -#}
-{% macro latest_build_literal(relation) %}
-    {%- if not execute -%}{{ return('null') }}{%- endif -%}
-    {%- set value = run_query('select max(dbt_updated_at)::text from ' ~ relation).columns[0].values()[0] -%}
-    {{ return("'" ~ value ~ "'::timestamptz" if value is not none else 'null') }}
-{% endmacro %}

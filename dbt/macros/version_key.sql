@@ -7,8 +7,3 @@
     (('x' || substr(md5(row({{ columns | join(', ') }})::text), 1, 16))::bit(64)::bigint
         & 9223372036854775807)
 {%- endmacro %}
-
-{#- The open end of the current version's validity window (windows are half-open:
-    valid_from <= date < valid_to). -#}
-{% macro end_of_time() -%} date '9999-12-31' {%- endmacro %}
-{% macro start_of_time() -%} date '1900-01-01' {%- endmacro %}

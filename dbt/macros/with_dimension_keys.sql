@@ -26,21 +26,3 @@
         on r.retailer_id = s.retailer_id
         and s.sale_date >= r.valid_from and s.sale_date < r.valid_to
 {% endmacro %}
-
-{#- The fact's columns and their types, in order (the change set carries the same ones). -#}
-{% macro fct_sales_column_types() -%}
-    {{ return([
-        ('sale_id', 'bigint'), ('sale_date', 'date'), ('product_key', 'bigint'),
-        ('retailer_key', 'bigint'), ('product_id', 'bigint'), ('retailer_id', 'bigint'),
-        ('channel', 'text'), ('quantity', 'integer'), ('unit_price', 'numeric(14, 4)'), ('line_amount', 'numeric(12, 2)'),
-        ('currency', 'text'), ('product_id_source', 'text'), ('load_id', 'bigint'),
-    ]) }}
-{%- endmacro %}
-
-{#- The fact's columns, each cast to its type; `prefix` is prepended to the source column
-    names (e.g. 'old_'). -#}
-{% macro fct_sales_columns(prefix='') -%}
-    {%- for name, type in salesflow.fct_sales_column_types() -%}
-        {{ prefix ~ name }}::{{ type }} as {{ name }}{{ ',\n    ' if not loop.last }}
-    {%- endfor -%}
-{%- endmacro %}

@@ -1,7 +1,7 @@
 {#- Whether `relation` has a valid, non-partial btree index whose first key column is
     `column_name`; with unique_alone=true, a unique index on that column alone. False for a
-    filtered subquery (a string) and while parsing. Used by the unique and relationships
-    tests (unique.sql, relationships.sql) to let PostgreSQL's own structures answer. -#}
+    filtered subquery (a string) and while parsing. Used by the generic tests unique_by_index
+    and relationships_by_index to let PostgreSQL's own structures answer. -#}
 {% macro has_btree_index(relation, column_name, unique_alone=false) %}
     {%- if not execute or relation is string or relation.identifier is none -%}
         {{ return(false) }}
