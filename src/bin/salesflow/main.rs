@@ -3,6 +3,7 @@
 
 mod accept;
 mod check;
+mod exit;
 mod gate;
 mod generate;
 mod ingest;
@@ -15,20 +16,10 @@ use std::process::ExitCode;
 
 use anyhow::Context;
 use clap::{Parser, Subcommand, ValueEnum};
-use salesflow::contract::{Contract, ContractError};
+use salesflow::contract::Contract;
 use salesflow::load::{self, LoadError, ReviewedLoad, Warehouse};
 use salesflow::read::ReadError;
 
-/// Exit codes, as documented in the README and `--help`.
-pub mod exit {
-    pub const OK: u8 = 0;
-    pub const FAILURE: u8 = 1;
-    /// Wrong arguments or settings (clap's own code for usage errors): retrying the same
-    /// command cannot help.
-    pub const USAGE: u8 = 2;
-    pub const DATA_QUALITY: u8 = 3;
-    pub const DATABASE_UNREACHABLE: u8 = 4;
-}
 
 #[derive(Parser)]
 #[command(
@@ -43,8 +34,9 @@ pub mod exit {
         path that matches no file, an invalid contract, no or an invalid database URL, a \
         login, database or TLS setting the server refuses, a certificate that does not verify); \
         3 data-quality problem (reject rate over \
-        --max-reject-rate, or a file that is not a sales feed: empty, missing columns, a corrupt \
-        gzip); 4 database unreachable or connection lost (worth a retry).\n\n\
+        --max-reject-rate, a file that is not a sales feed: empty, missing columns, a corrupt \
+        gzip, or a load the quality gate holds back); 4 database unreachable or connection lost \
+        (worth a retry). `salesflow exit-codes --json` prints them for programs.\n\n\
         Connection, as with libpq: --database-url or DATABASE_URL (a URL or key=value \
         string), completed by PGHOST, PGPORT, PGUSER, PGPASSWORD, PGDATABASE and the password \
         file (PGPASSFILE, else ~/.pgpass). TLS: sslmode disable, allow, prefer (the default), \
@@ -80,6 +72,7 @@ enum Command {
     Accept(accept::Args),
     Gate(gate::GateArgs),
     Publish(gate::PublishArgs),
+    ExitCodes(exit::Args),
 }
 
 /// Options shared by the commands that use the database.
@@ -211,29 +204,6 @@ pub fn write_json_report(
     Ok(())
 }
 
-/// Maps an error to its exit code, logging it.
-pub fn fail(error: &anyhow::Error) -> u8 {
-    tracing::error!("{error:#}");
-    if let Some(load_error) = error.downcast_ref::<LoadError>() {
-        if load_error.is_unreachable() {
-            return exit::DATABASE_UNREACHABLE;
-        }
-        if load_error.is_configuration()
-            || matches!(
-                load_error,
-                LoadError::NotAcceptable { .. }
-                    | LoadError::NotRevocable { .. }
-                    | LoadError::NoSuchLoad { .. }
-            )
-        {
-            return exit::USAGE;
-        }
-    }
-    if error.is::<ReadError>() || error.is::<ContractError>() {
-        return exit::USAGE;
-    }
-    exit::FAILURE
-}
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
@@ -247,6 +217,7 @@ fn main() -> ExitCode {
         Command::Accept(args) => accept::run(args),
         Command::Gate(args) => gate::run_gate(args),
         Command::Publish(args) => gate::run_publish(args),
+        Command::ExitCodes(args) => exit::run(args),
     };
-    ExitCode::from(result.unwrap_or_else(|error| fail(&error)))
+    ExitCode::from(result.unwrap_or_else(|error| exit::fail(&error)))
 }
