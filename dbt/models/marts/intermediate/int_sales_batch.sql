@@ -10,7 +10,9 @@
     'full' on the first build and on --full-refresh (the fact is then rebuilt from all rows).
     fct_version_before (the fact's latest dbt_updated_at) lets the fact and the monthly
     aggregate check that they apply this batch to the state it was computed against. -#}
-{%- set fct = salesflow.model_relation('fct_sales') -%}
+{#- fct_sales as the previous build left it (None before its first build): not a ref(), which
+    would be a cycle, since fct_sales is built from this model. -#}
+{%- set fct = adapter.get_relation(database=this.database, schema='marts', identifier='fct_sales') if execute else none -%}
 {%- set full = flags.FULL_REFRESH or fct is none -%}
 {%- set prev = load_relation(this) -%}
 {%- set from_sql = '(select coalesce(max(load_id), 0) from ' ~ fct ~ ')' if fct is not none else '0' -%}

@@ -19,7 +19,9 @@
 -- depends_on: {{ ref('dim_product') }}
 -- depends_on: {{ ref('dim_retailer') }}
 {%- set b = salesflow.batch_info() -%}
-{%- set fct = salesflow.model_relation('fct_sales') -%}
+{#- fct_sales as the previous build left it (None before its first build): not a ref(), which
+    would be a cycle, since fct_sales is built from this model. -#}
+{%- set fct = adapter.get_relation(database=this.database, schema='marts', identifier='fct_sales') if execute else none -%}
 {%- set cols = salesflow.fct_sales_column_types() | map(attribute=0) | list -%}
 
 {%- if b.mode != 'incremental' or fct is none %}
