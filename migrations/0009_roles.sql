@@ -42,20 +42,33 @@ begin
 end
 $$;
 
--- Raw layer: the loader's. New month partitions are created by the loader, so they are its.
+-- Each layer's schema and what is in it go to the role that writes it: raw to the loader (it
+-- creates the new month partitions, so they are its too); staging and marts to the
+-- transformer, created here so that it owns them without the right to create schemas in the
+-- database (relations dbt built before the roles existed are handed over).
+create schema if not exists staging;
+create schema if not exists marts;
 alter schema raw owner to salesflow_loader;
+alter schema staging owner to salesflow_transformer;
+alter schema marts owner to salesflow_transformer;
 do $$
 declare
-    relation regclass;
+    relation record;
 begin
     for relation in
-        select c.oid from pg_class c
-        where c.relnamespace = 'raw'::regnamespace and c.relkind in ('r', 'p')
+        select c.oid::regclass as name,
+               case c.relkind when 'v' then 'view' when 'm' then 'materialized view'
+                              else 'table' end as kind,
+               pg_get_userbyid(n.nspowner) as owner
+        from pg_class c join pg_namespace n on n.oid = c.relnamespace
+        where n.nspname in ('raw', 'staging', 'marts') and c.relkind in ('r', 'p', 'v', 'm')
     loop
-        execute format('alter table %s owner to salesflow_loader', relation);
+        execute format('alter %s %s owner to %I', relation.kind, relation.name, relation.owner);
     end loop;
 end
 $$;
+
+-- The transformer reads raw, including the partitions the loader creates later.
 grant usage on schema raw to salesflow_transformer;
 grant select on all tables in schema raw to salesflow_transformer;
 alter default privileges for role salesflow_loader in schema raw
@@ -69,29 +82,7 @@ grant insert, update on salesflow.loads, salesflow.load_acceptances, salesflow.p
     to salesflow_loader;
 grant usage on all sequences in schema salesflow to salesflow_loader;
 
--- Staging and marts: created here so that the transformer owns them without the right to create
--- schemas in the database. Relations dbt built before the roles existed are handed over.
-create schema if not exists staging;
-create schema if not exists marts;
-alter schema staging owner to salesflow_transformer;
-alter schema marts owner to salesflow_transformer;
-do $$
-declare
-    relation regclass;
-    kind "char";
-begin
-    for relation, kind in
-        select c.oid, c.relkind from pg_class c
-        where c.relnamespace in ('staging'::regnamespace, 'marts'::regnamespace)
-          and c.relkind in ('r', 'p', 'v', 'm')
-    loop
-        execute format('alter %s %s owner to salesflow_transformer',
-                       case kind when 'v' then 'view' when 'm' then 'materialized view'
-                                 else 'table' end,
-                       relation);
-    end loop;
-end
-$$;
+-- The reader reads the marts, including those dbt builds later.
 grant usage on schema marts to salesflow_reader;
 grant select on all tables in schema marts to salesflow_reader;
 alter default privileges for role salesflow_transformer in schema marts

@@ -91,3 +91,36 @@ fn the_amount_type_the_cleaner_checks_is_the_one_the_migrations_declare() {
         );
     }
 }
+
+#[test]
+fn a_warehouse_from_before_the_roles_is_handed_over_to_them() {
+    let db = TestDb::new("roles_upgrade");
+    db.schema_as_of_version(8);
+    // What a superuser's dbt left before the roles existed.
+    db.client()
+        .batch_execute(
+            "create schema marts; create schema staging;
+             create table marts.fct_sales (sale_id bigint);
+             create view staging.stg_sales as select 1 as sale_id;",
+        )
+        .unwrap();
+    db.salesflow_ok(&["status"], 0);
+    let owner = |relation: &str| {
+        db.value::<String>(&format!(
+            "select pg_get_userbyid(relowner)::text from pg_class where oid = '{relation}'::regclass"
+        ))
+    };
+    assert_eq!(owner("raw.sales"), "salesflow_loader");
+    assert_eq!(owner("raw.sale_keys"), "salesflow_loader");
+    assert_eq!(owner("marts.fct_sales"), "salesflow_transformer");
+    assert_eq!(owner("staging.stg_sales"), "salesflow_transformer");
+    let can_read = |role: &str, relation: &str| {
+        db.value::<bool>(&format!(
+            "select has_table_privilege('{role}', '{relation}', 'select')"
+        ))
+    };
+    assert!(can_read("salesflow_reader", "marts.fct_sales"));
+    assert!(!can_read("salesflow_reader", "raw.sales"));
+    assert!(can_read("salesflow_transformer", "raw.sales"));
+    assert!(can_read("salesflow_transformer", "salesflow.loads"));
+}

@@ -98,16 +98,11 @@ impl Warehouse {
         threshold: f64,
         through: Option<i64>,
     ) -> Result<GateVerdict, LoadError> {
-        let db = |context| move |source| LoadError::database(context, source);
-        let mut transaction = self
-            .client
-            .build_transaction()
-            .read_only(true)
-            .isolation_level(postgres::IsolationLevel::RepeatableRead)
-            .start()
-            .map_err(db("starting the transaction"))?;
+        let mut transaction = self.snapshot()?;
         let verdict = judge(&mut transaction, threshold, through, false)?;
-        transaction.commit().map_err(db("ending the transaction"))?;
+        transaction
+            .commit()
+            .map_err(|source| LoadError::database("ending the transaction", source))?;
         Ok(verdict)
     }
 

@@ -143,6 +143,17 @@ impl Warehouse {
         &self.target
     }
 
+    /// A read-only transaction that sees one snapshot of the database, for reports that read
+    /// several tables.
+    fn snapshot(&mut self) -> Result<postgres::Transaction<'_>, LoadError> {
+        self.client
+            .build_transaction()
+            .read_only(true)
+            .isolation_level(postgres::IsolationLevel::RepeatableRead)
+            .start()
+            .map_err(|source| LoadError::database("starting the transaction", source))
+    }
+
     pub fn migrate(&mut self) -> Result<usize, LoadError> {
         migrate::migrate(&mut self.client)
     }

@@ -40,13 +40,7 @@ impl Warehouse {
     pub fn load_rejects(&mut self, load_id: i64, limit: i64) -> Result<LoadRejects, LoadError> {
         let db = |context| move |source| LoadError::database(context, source);
         // One snapshot for the ledger row and its rejects.
-        let mut transaction = self
-            .client
-            .build_transaction()
-            .read_only(true)
-            .isolation_level(postgres::IsolationLevel::RepeatableRead)
-            .start()
-            .map_err(db("starting the transaction"))?;
+        let mut transaction = self.snapshot()?;
         let Some(LedgerEntry {
             status,
             failure,
