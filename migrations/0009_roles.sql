@@ -74,12 +74,13 @@ grant select on all tables in schema raw to salesflow_transformer;
 alter default privileges for role salesflow_loader in schema raw
     grant select on tables to salesflow_transformer;
 
--- The ledger stays with the schema's owner (the migrating user): the loader writes loads,
--- acceptances and publications; the transformer reads them (dbt's load window, stg_loads).
+-- The ledger stays with the schema's owner (the migrating user): the loader writes it (loads,
+-- acceptances, publications, contracts), but not the schema's bookkeeping; the transformer
+-- reads it (dbt's load window, stg_loads).
 grant usage on schema salesflow to salesflow_loader, salesflow_transformer;
 grant select on all tables in schema salesflow to salesflow_loader, salesflow_transformer;
-grant insert, update on salesflow.loads, salesflow.load_acceptances, salesflow.publications
-    to salesflow_loader;
+grant insert, update on all tables in schema salesflow to salesflow_loader;
+revoke insert, update on salesflow.schema_migrations from salesflow_loader;
 grant usage on all sequences in schema salesflow to salesflow_loader;
 
 -- The reader reads the marts, including those dbt builds later.

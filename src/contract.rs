@@ -12,6 +12,7 @@ use std::str::FromStr;
 use chrono::NaiveDate;
 use rust_decimal::Decimal;
 use serde::Deserialize;
+use sha2::Digest;
 
 /// The contract shipped with salesflow.
 pub const DEFAULT_CONTRACT: &str = include_str!("../contracts/sales.toml");
@@ -243,6 +244,10 @@ struct RawRule {
 pub struct Contract {
     pub name: String,
     pub description: String,
+    /// The TOML text the contract was read from, and its SHA-256 (hex): the version of the
+    /// rules that the ledger records for each load they judge.
+    pub text: String,
+    pub sha256: String,
     null_tokens: Vec<String>,
     /// Values longer than this cannot be null tokens (a quick test for every value).
     longest_null_token: usize,
@@ -299,7 +304,10 @@ impl Contract {
     /// Parses and validates a contract from TOML text.
     pub fn from_toml(text: &str) -> Result<Contract, ContractError> {
         let raw: RawContract = toml::from_str(text).map_err(ContractError::Syntax)?;
-        validate(raw)
+        let mut contract = validate(raw)?;
+        contract.text = text.to_string();
+        contract.sha256 = hex::encode(sha2::Sha256::digest(text.as_bytes()));
+        Ok(contract)
     }
 
     pub fn from_file(path: &Path) -> Result<Contract, ContractError> {
@@ -542,6 +550,8 @@ fn validate(raw: RawContract) -> Result<Contract, ContractError> {
     Ok(Contract {
         name: raw.name,
         description: raw.description,
+        text: String::new(),
+        sha256: String::new(),
         longest_null_token: raw
             .format
             .null_tokens

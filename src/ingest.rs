@@ -105,6 +105,7 @@ impl<'a> FileRows<'a> {
             progress,
             streamed: Streamed {
                 ids_strictly_increasing: true,
+                header,
                 ..Streamed::default()
             },
             last_id: None,
@@ -260,6 +261,7 @@ pub fn ingest_file(
         .to_string();
     let request = LoadRequest {
         source_path: &source_path,
+        contract,
         sha256: &digest.sha256,
         bytes: digest.bytes,
         modified: digest.modified,

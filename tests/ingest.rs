@@ -71,7 +71,7 @@ fn reference_file_lands_with_every_row_accounted_for() {
     assert!(reject.get::<_, String>(4).contains("got -1"));
     assert_eq!(
         db.value::<i32>("select max(version) from salesflow.schema_migrations"),
-        9
+        10
     );
 
     let mut sale = |id: i64| {
@@ -517,7 +517,7 @@ fn reject_rate_over_the_limit_rolls_the_file_back() {
     );
     assert_eq!(db.count("select count(*) from raw.sales"), 3);
     assert!(
-        stderr(&loaded).contains("50.00% of the rows were rejected (over 5%)"),
+        stderr(&loaded).contains("50.00% of the rows were rejected (over the quality gate's 5%)"),
         "{}",
         stderr(&loaded)
     );
@@ -1041,4 +1041,77 @@ fn rejects_keep_the_fields_that_parsed_as_a_sale_would_hold_them() {
     let again: Vec<_> = reject_fields(&db).split_off(5);
     assert_eq!(again, expected);
     assert_eq!(db.count("select count(*) from raw.sales"), 1);
+}
+
+#[test]
+fn each_load_records_the_contract_that_judged_it_and_its_files_header() {
+    let db = TestDb::new("contract_versions");
+    let dir = tempfile::tempdir().unwrap();
+    db.salesflow_ok(&["ingest", &reference_csv()], 0);
+    db.salesflow_ok(&["ingest", &fixture("base.csv")], 0);
+    // Another version of the rules: the same contract with one more date format.
+    let contract = dir.path().join("sales-v2.toml");
+    let text = salesflow::contract::DEFAULT_CONTRACT.replace(
+        r#"formats = ["%Y-%m-%d", "#,
+        r#"formats = ["%Y-%m-%d", "%d.%m.%Y", "#,
+    );
+    assert_ne!(text, salesflow::contract::DEFAULT_CONTRACT);
+    std::fs::write(&contract, &text).unwrap();
+    let contract_arg = contract.to_str().unwrap();
+    db.salesflow_ok(
+        &[
+            "ingest",
+            &fixture("append_mixed_months.csv"),
+            "--contract",
+            contract_arg,
+        ],
+        0,
+    );
+
+    // Each text once, by its SHA-256.
+    let builtin = salesflow::contract::Contract::default_sales().sha256;
+    let v2 = salesflow::contract::Contract::from_toml(&text)
+        .unwrap()
+        .sha256;
+    assert_ne!(builtin, v2);
+    let kept: Vec<(String, String, String)> = db
+        .client()
+        .query(
+            "select sha256, name, text from salesflow.contracts order by first_used_at, sha256",
+            &[],
+        )
+        .unwrap()
+        .iter()
+        .map(|row| (row.get(0), row.get(1), row.get(2)))
+        .collect();
+    assert_eq!(kept.len(), 2, "{kept:?}");
+    assert!(kept.contains(&(
+        builtin.clone(),
+        "sales".into(),
+        salesflow::contract::DEFAULT_CONTRACT.into()
+    )));
+    assert!(kept.contains(&(v2.clone(), "sales".into(), text.clone())));
+    let judged_by: Vec<String> = db
+        .client()
+        .query(
+            "select contract_sha256 from salesflow.loads order by load_id",
+            &[],
+        )
+        .unwrap()
+        .iter()
+        .map(|row| row.get(0))
+        .collect();
+    assert_eq!(judged_by, [builtin.clone(), builtin.clone(), v2.clone()]);
+
+    // status shows the short hash; --json the whole of it, the name and the header.
+    let text_status = stdout(&db.salesflow_ok(&["status"], 0));
+    assert!(text_status.contains(&builtin[..8]), "{text_status}");
+    assert!(text_status.contains(&v2[..8]), "{text_status}");
+    let json = db.salesflow_ok(&["status", "--json"], 0);
+    let loads: serde_json::Value = serde_json::from_slice(&json.stdout).unwrap();
+    assert_eq!(loads[0]["contract_sha256"], v2.as_str());
+    assert_eq!(loads[0]["contract_name"], "sales");
+    assert_eq!(loads[2]["header"][0], "SaleID");
+    assert_eq!(loads[2]["header"][11], "Date");
+    assert_eq!(loads[2]["header"].as_array().unwrap().len(), 12);
 }

@@ -36,8 +36,9 @@ impl Warehouse {
                             extract(epoch from coalesce(finished_at, clock_timestamp())
                                 - started_at)::float8 as seconds,
                             error, failure, {file_modified_at} as file_modified_at,
-                            {acceptance}
+                            contract_sha256, c.name as contract_name, header, {acceptance}
                      from salesflow.loads l
+                     left join salesflow.contracts c on c.sha256 = l.contract_sha256
                      -- the standing acceptance, else the last one revoked
                      left join lateral (
                          select accepted_at, accepted_by, reason,
@@ -70,6 +71,9 @@ impl Warehouse {
                 failure: row.get("failure"),
                 file_modified_at: row.get("file_modified_at"),
                 acceptance: LoadAcceptance::from_row(row),
+                contract_sha256: row.get("contract_sha256"),
+                contract_name: row.get("contract_name"),
+                header: row.get("header"),
             })
             .collect())
     }
@@ -166,6 +170,13 @@ pub struct LedgerRow {
     /// Set when an operator accepted the load at the quality gate (`salesflow accept`): the
     /// standing acceptance, else the last one revoked.
     pub acceptance: Option<LoadAcceptance>,
+    /// The SHA-256 of the contract that judged the load (`salesflow.contracts`; None for
+    /// loads before schema version 10).
+    pub contract_sha256: Option<String>,
+    /// The name of that contract.
+    pub contract_name: Option<String>,
+    /// The fields of the file's header line (succeeded loads from schema version 10 on).
+    pub header: Option<Vec<String>>,
 }
 
 /// A timestamptz column as ISO 8601 text in UTC, e.g. `2026-11-26T08:00:31Z` (the logs'
@@ -212,13 +223,21 @@ impl<'r> Ledger<'r> {
             .map(|row| row.get(0)))
     }
 
+    /// Records the load attempt, with the contract that judges it (kept once per text).
     pub(super) fn open(&self, client: &mut Client, status: &str) -> Result<i64, postgres::Error> {
         let finished = if status == "running" { None } else { Some(()) };
+        let contract = self.request.contract;
+        client.execute(
+            "insert into salesflow.contracts (sha256, name, text) values ($1, $2, $3)
+             on conflict (sha256) do nothing",
+            &[&contract.sha256, &contract.name, &contract.text],
+        )?;
         Ok(client
             .query_one(
                 "insert into salesflow.loads
-                   (source_path, file_sha256, file_bytes, file_modified_at, status, finished_at)
-                 values ($1, $2, $3, $4, $5, case when $6 then clock_timestamp() end)
+                   (source_path, file_sha256, file_bytes, file_modified_at, status, finished_at,
+                    contract_sha256)
+                 values ($1, $2, $3, $4, $5, case when $6 then clock_timestamp() end, $7)
                  returning load_id",
                 &[
                     &self.request.source_path,
@@ -227,17 +246,25 @@ impl<'r> Ledger<'r> {
                     &self.request.modified,
                     &status,
                     &finished.is_some(),
+                    &contract.sha256,
                 ],
             )?
             .get(0))
     }
 
+    /// Marks the load succeeded with its counts and the header its file had.
     pub(super) fn finish(
         transaction: &mut Transaction<'_>,
         load_id: i64,
         counts: &Counts,
+        header: &[String],
     ) -> Result<(), postgres::Error> {
-        Self::update(transaction, load_id, "succeeded", Some(counts), None)
+        Self::update(transaction, load_id, "succeeded", Some(counts), None)?;
+        transaction.execute(
+            "update salesflow.loads set header = $2 where load_id = $1",
+            &[&load_id, &header],
+        )?;
+        Ok(())
     }
 
     pub(super) fn fail(

@@ -62,6 +62,11 @@ const MIGRATIONS: &[(i32, &str, &str)] = &[
         "least-privilege roles",
         include_str!("../../migrations/0009_roles.sql"),
     ),
+    (
+        10,
+        "contract versions",
+        include_str!("../../migrations/0010_contract_versions.sql"),
+    ),
 ];
 
 /// The migration that creates the group roles and hands them the schemas.

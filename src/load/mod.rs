@@ -53,12 +53,16 @@ pub struct Streamed {
     pub ids_strictly_increasing: bool,
     /// The smallest and largest valid sale ids, if any row was valid.
     pub sale_id_range: Option<(i64, i64)>,
+    /// The fields of the file's header line (`salesflow.loads.header`).
+    pub header: Vec<String>,
 }
 
 /// One file to load.
 #[derive(Debug, Clone)]
 pub struct LoadRequest<'a> {
     pub source_path: &'a str,
+    /// The contract that judges the file's rows (`salesflow.loads.contract_sha256`).
+    pub contract: &'a crate::contract::Contract,
     pub sha256: &'a str,
     pub bytes: u64,
     /// When the file was last modified (`salesflow.loads.file_modified_at`).

@@ -4,8 +4,9 @@ use salesflow::report::Counts;
 
 use crate::{DatabaseArgs, exit};
 
-/// Show recent loads from the ledger (salesflow.loads), newest first, with their errors
-/// and acceptances (`salesflow accept`; a revoked one is shown with its revocation, unless
+/// Show recent loads from the ledger (salesflow.loads), newest first, with the contract that
+/// judged each (the first 8 digits of its SHA-256; --json: the whole hash, the contract's name
+/// and the file's header), their errors and acceptances (`salesflow accept`; a revoked one is shown with its revocation, unless
 /// the load was accepted again). Loads whose process died are marked failed first.
 #[derive(clap::Args)]
 pub struct Args {
@@ -65,6 +66,7 @@ pub fn run(args: Args) -> anyhow::Result<u8> {
             "unchanged",
             "duplicate",
             "rejected",
+            "contract",
             "file",
         ])
     );
@@ -94,6 +96,7 @@ pub fn run(args: Args) -> anyhow::Result<u8> {
                 unchanged,
                 duplicate,
                 rejected,
+                &short_hash(load.contract_sha256.as_deref()),
                 &load.source_path,
             ])
         );
@@ -119,7 +122,14 @@ pub fn run(args: Args) -> anyhow::Result<u8> {
 }
 
 /// One line of the table: the header and the loads share the column widths.
-fn line(cells: [&str; 11]) -> String {
+/// The first 8 hex digits of a contract's SHA-256, enough to tell versions apart at a glance
+/// (`--json` has the whole hash and the contract's name); `-` for loads before contracts were
+/// recorded.
+fn short_hash(sha256: Option<&str>) -> String {
+    sha256.map_or("-".into(), |sha256| sha256.chars().take(8).collect())
+}
+
+fn line(cells: [&str; 12]) -> String {
     let [
         load,
         status,
@@ -131,10 +141,11 @@ fn line(cells: [&str; 11]) -> String {
         unchanged,
         duplicate,
         rejected,
+        contract,
         file,
     ] = cells;
     format!(
         "{load:>6}  {status:<10}  {started:<20}  {seconds:>8}  {read:>9}  {loaded:>8}  \
-         {updated:>8}  {unchanged:>9}  {duplicate:>9}  {rejected:>8}  {file}"
+         {updated:>8}  {unchanged:>9}  {duplicate:>9}  {rejected:>8}  {contract:<8}  {file}"
     )
 }
