@@ -20,7 +20,6 @@ use salesflow::contract::Contract;
 use salesflow::load::{self, LoadError, ReviewedLoad, Warehouse};
 use salesflow::read::ReadError;
 
-
 #[derive(Parser)]
 #[command(
     name = "salesflow",
@@ -203,7 +202,6 @@ pub fn write_json_report(
     }
     Ok(())
 }
-
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
