@@ -144,13 +144,15 @@ MARTS_ASSET = Asset(
 _REPO = Path(__file__).resolve().parents[2]
 
 # dbt layers: layer -> (default --select, default --exclude). Staging (sources, base and stg
-# models) first; then the SCD2 dimensions dim_*; then everything else in the marts (the
-# incremental fact, its intermediate models, sales_monthly) with the reconciliation tests.
-# The tests check that the three layers cover every node of the dbt project exactly once.
+# models, and the sales with their product ids resolved, models/intermediate/sales) first;
+# then the SCD2 dimensions dim_*; then everything else in the marts (the incremental fact,
+# its intermediate models in models/intermediate/incremental, sales_monthly) with the
+# reconciliation tests. The tests check that the three layers cover every node of the dbt
+# project exactly once.
 DBT_LAYERS = {
-    "staging": ("path:models/staging", ""),
+    "staging": ("path:models/staging path:models/intermediate/sales", ""),
     "dimensions": ("path:models/marts,dim_*", ""),
-    "marts": ("path:models/marts", "dim_*"),
+    "marts": ("path:models/marts path:models/intermediate/incremental", "dim_*"),
 }
 # Passed to every layer's `dbt build`. `buildable`: a layer runs the tests whose parents are all
 # built by then. Unit tests check the SQL against fixed inputs, not the data: they belong to CI

@@ -6,7 +6,7 @@
     The others are followed day by day: their rows in raw.sales and raw.sales_rejects (through
     the history's high-water mark), found by the natural key's index in each monthly
     partition. Usually few members change, so a build reads few rows; the history itself stays
-    one row per combination, a few hundred rows that stg_sales' id lookup reads cheaply.
+    one row per combination, a few hundred rows that int_sales_product_id_resolved's id lookup reads cheaply.
     `reject_condition`: which rejects are evidence (as in the history). `more_sales`, when
     given, names a relation of more sales in the same columns (dim_product's sales whose id was
     repaired from the name): they count in choosing whom to follow and are part of the result. -#}

@@ -121,8 +121,8 @@
         from (
             select
                 *,
-                row({{ attribute_list }})::text is distinct from lag(row({{ attribute_list }})::text)
-                    over (partition by {{ natural_key }} order by sale_date) as changed
+                (row({{ attribute_list }})::text is distinct from lag(row({{ attribute_list }})::text)
+                    over (partition by {{ natural_key }} order by sale_date)) as changed
             from daily
         ) as marked
     ),

@@ -11,8 +11,10 @@ with bounds as (
 ),
 
 days as (
-    select day::date as date_day
-    from bounds, generate_series(bounds.first_day, bounds.last_day, interval '1 day') as day
+    select series.day::date as date_day
+    from bounds
+    cross join lateral
+        generate_series(bounds.first_day, bounds.last_day, interval '1 day') as series (day)
 )
 
 select

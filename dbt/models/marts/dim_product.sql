@@ -1,10 +1,6 @@
-{#- Products, SCD type 2 in business time (macros/scd2_versions.sql): a new version whenever a product
-    id is sold under another (name, brand, category) than on its previous sale day, valid from
-    that day (rejected sales count, through their valid fields, only for a product never sold:
-    base_sales__attribute_history).
-    A sale without a name, brand or category is no new version.
-    Plus the unknown member (product_key -1) for sales whose product id is missing and
-    could not be resolved from the name. -#}
+{#- Products, SCD type 2 in business time (macros/scd2_versions.sql), plus the unknown member
+    (product_key -1) for sales whose product id is missing and could not be resolved from the
+    name. README, "SCD2 in business time". -#}
 {{ config(
     indexes=[
         {'columns': ['product_key'], 'unique': True},
@@ -19,12 +15,16 @@ with through as (
 -- sales whose id was repaired from the name are evidence of the product too (few rows: the
 -- filter on feed_product_id reaches raw.sales' product_id index)
 repaired as (
-    select product_id, product_name, brand, category, sale_date, count(*) as sales, 0 as rejects
-    from {{ ref('stg_sales') }}
-    where feed_product_id is null
-      and product_id is not null
-      and load_id <= (select load_id from through)
-    group by product_id, product_name, brand, category, sale_date
+    select
+        resolved.product_id, resolved.product_name, resolved.brand, resolved.category,
+        resolved.sale_date, count(*) as sales, 0 as rejects
+    from {{ ref('int_sales_product_id_resolved') }} as resolved
+    where resolved.feed_product_id is null
+      and resolved.product_id is not null
+      and resolved.load_id <= (select through.load_id from through)
+    group by
+        resolved.product_id, resolved.product_name, resolved.brand, resolved.category,
+        resolved.sale_date
 ),
 
 days as (

@@ -1,8 +1,6 @@
-{#- Retailers, SCD type 2 in business time (macros/scd2_versions.sql): a new version whenever a
-    retailer id is seen with another (name, channel, location) than on its previous sale day,
-    valid from that day. A sale without the name, or an Offline sale without its location, is no
-    new version (Online retailers have no location: that is their complete form). Plus the
-    unknown member (retailer_key -1) for sales without a retailer id. -#}
+{#- Retailers, SCD type 2 in business time (macros/scd2_versions.sql), plus the unknown member
+    (retailer_key -1) for sales without a retailer id. Online retailers have no location:
+    that is their complete form. README, "SCD2 in business time". -#}
 {{ config(
     indexes=[
         {'columns': ['retailer_key'], 'unique': True},

@@ -3,7 +3,10 @@
     error: the rejected rows are quarantined in raw.sales_rejects, the rest is good. -#}
 {{ config(severity='warn') }}
 
-select load_id, source_path, rows_read, rows_rejected, reject_rate
-from {{ ref('stg_loads') }}
-where load_id = (select max(load_id) from {{ ref('stg_loads') }} where status = 'succeeded')
-  and reject_rate > {{ var('reject_rate_warn_threshold') }}
+select loads.load_id, loads.source_path, loads.rows_read, loads.rows_rejected, loads.reject_rate
+from {{ ref('stg_loads') }} as loads
+where loads.load_id = (
+    select max(succeeded.load_id) from {{ ref('stg_loads') }} as succeeded
+    where succeeded.status = 'succeeded'
+)
+  and loads.reject_rate > {{ var('reject_rate_warn_threshold') }}

@@ -48,5 +48,5 @@ where (
     {%- endfor %}
 )
 {%- if not every_row %}
-  and s.load_id = {{ latest if latest is not none else 'null' }}
+  and s.load_id = {{ latest if latest is not none else 'null' }}  -- noqa: CV05
 {%- endif %}

@@ -30,7 +30,7 @@ fct_side as (
     select count(*) as row_count, coalesce(sum(line_amount), 0) as amount
     from {{ ref('fct_sales') }}
     {%- if not everything %}
-    where dbt_updated_at = {{ salesflow.latest_build_literal(ref('fct_sales')) }}
+    where dbt_updated_at = {{ salesflow.latest_build_literal(ref('fct_sales')) }}  -- noqa: CV05
       and load_id > {{ after }} and load_id <= {{ b.to_load_id }}
     {%- endif %}
 )

@@ -16,11 +16,11 @@ select
     r.valid_from as retailer_valid_from,
     r.valid_to as retailer_valid_to
 from {{ ref('fct_sales') }} as f
-left join {{ ref('dim_product') }} as p on p.product_key = f.product_key
-left join {{ ref('dim_retailer') }} as r on r.retailer_key = f.retailer_key
+left join {{ ref('dim_product') }} as p on f.product_key = p.product_key
+left join {{ ref('dim_retailer') }} as r on f.retailer_key = r.retailer_key
 where
     {%- if var('test_scope', 'batch') != 'all' %}
-    f.dbt_updated_at = {{ salesflow.latest_build_literal(ref('fct_sales')) }} and
+    f.dbt_updated_at = {{ salesflow.latest_build_literal(ref('fct_sales')) }} and  -- noqa: CV05
     {%- endif %}
     (
         p.product_key is null

@@ -1,18 +1,10 @@
-{#- The batch of this build, one row: which loads fct_sales takes in now.
-
-    from_load_id: the highest load whose rows fct_sales holds (its state before this build): the
-    previous batch's to_load_id when the fact applied that batch (or that batch had no new rows
-    and the fact did not change since), else max(load_id) of the fact (a scan, only after a
-    failed or partial build). to_load_id: the highest load that the attribute history (and so
-    the dimensions) has seen. New and
-    updated sales are exactly the rows of raw.sales with from_load_id < load_id <= to_load_id:
-    selected by load id, never by sale date, so late-arriving and re-sent sales are not lost.
-    'full' on the first build and on --full-refresh (the fact is then rebuilt from all rows).
-    fct_version_before (the fact's latest dbt_updated_at) lets the fact and the monthly
-    aggregate check that they apply this batch to the state it was computed against. -#}
+{#- The batch of this build, one row: fct_sales takes in the loads with
+    from_load_id < load_id <= to_load_id ('full' on the first build and on --full-refresh).
+    README, "The incremental fact". -#}
 {#- fct_sales as the previous build left it (None before its first build): not a ref(), which
     would be a cycle, since fct_sales is built from this model. -#}
-{%- set fct = adapter.get_relation(database=this.database, schema='marts', identifier='fct_sales') if execute else none -%}
+{%- set fct = adapter.get_relation(database=this.database, schema='marts', identifier='fct_sales')
+      if execute else none -%}
 {%- set full = flags.FULL_REFRESH or fct is none -%}
 {%- set prev = load_relation(this) -%}
 {%- set from_sql = '(select coalesce(max(load_id), 0) from ' ~ fct ~ ')' if fct is not none else '0' -%}
@@ -53,12 +45,12 @@ select
     from_load_id,
     greatest(from_load_id, through_load_id) as to_load_id,
     fct_version_before,
-    exists (
+    exists(
         select 1 from {{ source('raw', 'sales') }} as sales
         where sales.load_id > window_bounds.from_load_id
           and sales.load_id <= window_bounds.through_load_id
     ) as window_has_rows,
-    exists (
+    exists(
         select 1 from {{ ref('stg_loads') }} as loads
         where loads.load_id > window_bounds.from_load_id
           and loads.load_id <= window_bounds.through_load_id

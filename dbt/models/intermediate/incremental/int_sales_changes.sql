@@ -1,33 +1,20 @@
-{#- The change set of this build: what fct_sales must become, and what it was.
-
-    change_kind 'insert': a new version of a fact row (merged into fct_sales on sale_id);
-    change_kind 'delete': the row it replaces, as fct_sales holds it now (a sale that is new
-    to the fact has none). sales_monthly's cells add the inserts and subtract the deletes, so
-    re-sent and late sales move the monthly figures exactly, without re-aggregating the fact.
-
-    Rows come from:
-    - new and updated sales: raw rows of the loads in the batch (int_sales_batch), by load_id;
-    - sales whose product id was repaired from the name: looked up again on every build (the
-      name -> id lookup changes as products arrive); they are few;
-    - facts whose dimension version changed under them: a new version of their product or
-      retailer (e.g. a brand change) now covers their date, or a version they point at is
-      gone. Found by index probes per dimension version (fct_sales' (product_key, sale_date)
-      and (retailer_key, sale_date) indexes), so nothing scans the whole fact.
-    Rows whose new version equals the current one are left out.
-    Empty on a full build (the fact is then rebuilt from staging). -#}
--- depends_on: {{ ref('stg_sales') }}
+{#- The change set of this build: 'insert' rows are the new versions of fact rows (upserted
+    into fct_sales), 'delete' rows the fact rows they replace. Empty on a full build.
+    README, "The incremental fact". -#}
+-- depends_on: {{ ref('int_sales_product_id_resolved') }}
 -- depends_on: {{ ref('dim_product') }}
 -- depends_on: {{ ref('dim_retailer') }}
 {%- set b = salesflow.batch_info() -%}
 {#- fct_sales as the previous build left it (None before its first build): not a ref(), which
     would be a cycle, since fct_sales is built from this model. -#}
-{%- set fct = adapter.get_relation(database=this.database, schema='marts', identifier='fct_sales') if execute else none -%}
+{%- set fct = adapter.get_relation(database=this.database, schema='marts', identifier='fct_sales')
+      if execute else none -%}
 {%- set cols = salesflow.fct_sales_column_types() | map(attribute=0) | list -%}
 
 {%- if b.mode != 'incremental' or fct is none %}
 
 with no_sales as (
-    select * from {{ ref('stg_sales') }} where false
+    select * from {{ ref('int_sales_product_id_resolved') }} where false
 )
 
 select 'insert'::text as change_kind, keyed.*
@@ -38,12 +25,12 @@ from ({{ salesflow.with_dimension_keys('no_sales') }}) as keyed
 with recursive
 
 window_sales as (
-    select * from {{ ref('stg_sales') }}
+    select * from {{ ref('int_sales_product_id_resolved') }}
     where load_id > {{ b.from_load_id }} and load_id <= {{ b.to_load_id }}
 ),
 
 repaired_sales as (
-    select * from {{ ref('stg_sales') }}
+    select * from {{ ref('int_sales_product_id_resolved') }}
     where feed_product_id is null and load_id <= {{ b.from_load_id }}
 ),
 

@@ -1,16 +1,7 @@
-{#- sales_monthly before the product names are attached: (month, product_key, channel,
-    currency) with quantity, revenue and number of sales; a sale without a currency code is in
-    the feed's currency (var feed_currency). Rebuilt on every run from its previous state plus
-    this build's change set (inserts added, the rows they replace subtracted), so an
-    incremental build costs the size of the change, not of the fact. Recomputed from fct_sales
-    on a full build, and whenever its previous state does not match the fact the change set was
-    applied to (fct_version: the fact's dbt_updated_at that the cells reflect), e.g. after a
-    failed or partial build: the result is the same either way.
-
-    parallel_tuple_cost: PostgreSQL cannot estimate how many groups date_trunc('month', ...)
-    makes (it guesses 438,000 for 14,400 on 5M facts), so at the default cost of passing the
-    workers' partial groups to the leader it plans the recompute serially: 5.8 s against
-    3.4 s with two workers. -#}
+{#- sales_monthly before the product names: (month, product_key, channel, currency) with
+    quantity, revenue and sales. Adds this build's change set to its previous state;
+    recomputes from fct_sales on a full build or when its state does not match the fact's.
+    README, "The incremental fact". -#}
 {{ config(pre_hook="set local parallel_tuple_cost = 0.01") }}
 -- depends_on: {{ ref('int_sales_batch') }}
 -- depends_on: {{ ref('int_sales_changes') }}
@@ -87,15 +78,15 @@ having sum(sales_count) <> 0
 {%- else %}
 
 select
-    date_trunc('month', sale_date)::date as month,
-    product_key,
-    channel,
-    {{ currency }} as currency,
-    sum(quantity)::bigint as quantity,
-    sum(line_amount)::numeric(18, 2) as revenue,
+    date_trunc('month', facts.sale_date)::date as month,
+    facts.product_key,
+    facts.channel,
+    coalesce(facts.currency, '{{ var('feed_currency') }}') as currency,
+    sum(facts.quantity)::bigint as quantity,
+    sum(facts.line_amount)::numeric(18, 2) as revenue,
     count(*)::bigint as sales_count,
-    (select max(dbt_updated_at) from {{ ref('fct_sales') }}) as fct_version
-from {{ ref('fct_sales') }}
+    (select max(latest.dbt_updated_at) from {{ ref('fct_sales') }} as latest) as fct_version
+from {{ ref('fct_sales') }} as facts
 group by 1, 2, 3, 4
 
 {%- endif %}
