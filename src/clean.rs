@@ -822,7 +822,7 @@ mod tests {
         file: &[u8],
         map: impl Fn(Result<Sale<'_>, Reject>) -> T,
     ) -> Vec<T> {
-        let mut reader = RecordReader::new(file, 20);
+        let mut reader = RecordReader::new(file, 20, &crate::contract::Dialect::default());
         let Some(Header::Names { names: header, .. }) = reader.read_header().unwrap() else {
             panic!("no header");
         };

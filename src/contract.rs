@@ -210,6 +210,80 @@ struct RawQualityGate {
 struct RawFormat {
     null_tokens: Vec<String>,
     max_record_lines: usize,
+    encoding: Option<String>,
+    delimiter: Option<String>,
+    quote: Option<String>,
+    escape: Option<String>,
+}
+
+/// How a feed's files are written: their character encoding and CSV syntax
+/// (`[format] encoding`, `delimiter`, `quote`, `escape`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Dialect {
+    /// UTF-8 by default. Other encodings are decoded to UTF-8 as the file is read (a UTF-16
+    /// or UTF-8 byte-order mark overrides the declared encoding).
+    pub encoding: &'static encoding_rs::Encoding,
+    pub delimiter: u8,
+    pub quote: u8,
+    /// The byte that escapes a quote inside a quoted field; None: the quote is doubled
+    /// (`""`), as RFC 4180 has it.
+    pub escape: Option<u8>,
+}
+
+impl Default for Dialect {
+    fn default() -> Dialect {
+        Dialect {
+            encoding: encoding_rs::UTF_8,
+            delimiter: b',',
+            quote: b'"',
+            escape: None,
+        }
+    }
+}
+
+impl Dialect {
+    fn from_raw(format: &RawFormat) -> Result<Dialect, ContractError> {
+        let default = Dialect::default();
+        let encoding = match &format.encoding {
+            None => default.encoding,
+            Some(label) => match encoding_rs::Encoding::for_label(label.trim().as_bytes()) {
+                Some(encoding) if encoding != encoding_rs::REPLACEMENT => encoding,
+                _ => {
+                    return Err(invalid(format!(
+                        "format.encoding \"{label}\" is not an encoding salesflow knows (UTF-8, \
+                         windows-1252, ISO-8859-1, ISO-8859-15, UTF-16LE, UTF-16BE, ... as the \
+                         WHATWG Encoding Standard names them)"
+                    )));
+                }
+            },
+        };
+        let byte = |name: &str, value: &Option<String>, default: u8| match value {
+            None => Ok(default),
+            Some(text) => match text.as_bytes() {
+                [byte] if byte.is_ascii() && !matches!(byte, b'\r' | b'\n') => Ok(*byte),
+                _ => Err(invalid(format!(
+                    "format.{name} {text:?} must be one ASCII character other than a line break"
+                ))),
+            },
+        };
+        let delimiter = byte("delimiter", &format.delimiter, default.delimiter)?;
+        let quote = byte("quote", &format.quote, default.quote)?;
+        let escape = match &format.escape {
+            None => None,
+            Some(_) => Some(byte("escape", &format.escape, 0)?),
+        };
+        if delimiter == quote || Some(delimiter) == escape {
+            return Err(invalid(
+                "format.delimiter must differ from format.quote and format.escape".into(),
+            ));
+        }
+        Ok(Dialect {
+            encoding,
+            delimiter,
+            quote,
+            escape,
+        })
+    }
 }
 
 #[derive(Debug, Deserialize)]
@@ -252,6 +326,8 @@ pub struct Contract {
     /// Values longer than this cannot be null tokens (a quick test for every value).
     longest_null_token: usize,
     pub max_record_lines: usize,
+    /// How the feed's files are written.
+    pub dialect: Dialect,
     columns: Vec<Column>,
     pub rules: Vec<Rule>,
     /// The share of a load's rows that may be rejected before the quality gate holds the
@@ -414,6 +490,7 @@ fn validate(raw: RawContract) -> Result<Contract, ContractError> {
     if raw.format.max_record_lines == 0 {
         return Err(invalid("format.max_record_lines must be at least 1".into()));
     }
+    let dialect = Dialect::from_raw(&raw.format)?;
     let max_reject_rate = match raw.quality_gate {
         Some(gate) => gate.max_reject_rate,
         // The built-in contract has the section, so this does not recurse further.
@@ -561,6 +638,7 @@ fn validate(raw: RawContract) -> Result<Contract, ContractError> {
             .unwrap_or(0),
         null_tokens: raw.format.null_tokens,
         max_record_lines: raw.format.max_record_lines,
+        dialect,
         columns,
         rules,
         max_reject_rate,

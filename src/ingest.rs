@@ -82,8 +82,9 @@ impl<'a> FileRows<'a> {
         tallies: &'a mut Tallies,
         progress: Progress<'a>,
     ) -> Result<FileRows<'a>, InputError> {
-        let source = read::open(path).map_err(InputError::Open)?;
-        let mut reader = RecordReader::new(source.reader, contract.max_record_lines);
+        let source = read::open(path, contract.dialect.encoding).map_err(InputError::Open)?;
+        let mut reader =
+            RecordReader::new(source.reader, contract.max_record_lines, &contract.dialect);
         let header = match reader
             .read_header()
             .map_err(|cause| InputError::Read { line: 1, cause })?

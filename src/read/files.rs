@@ -126,7 +126,10 @@ pub struct Source {
     pub compressed: bool,
 }
 
-pub fn open(path: &Path) -> io::Result<Source> {
+/// Opens `path` for reading as text in `encoding`: other encodings than UTF-8 are decoded to
+/// UTF-8 on the way (a byte-order mark overrides the declared encoding). UTF-8 is passed
+/// through as bytes, so that the framer can report bytes that are not UTF-8.
+pub fn open(path: &Path, encoding: &'static encoding_rs::Encoding) -> io::Result<Source> {
     let mut file = File::open(path)?;
     let mut magic = [0u8; 2];
     let n = read_prefix(&mut file, &mut magic)?;
@@ -136,13 +139,24 @@ pub fn open(path: &Path) -> io::Result<Source> {
         consumed: Arc::clone(&consumed),
     };
     let compressed = &magic[..n] == GZIP_MAGIC;
-    let reader: Box<dyn BufRead + Send> = if compressed {
+    let bytes: Box<dyn Read + Send> = if compressed {
+        Box::new(flate2::read::MultiGzDecoder::new(BufReader::with_capacity(
+            1 << 16,
+            counted,
+        )))
+    } else {
+        Box::new(counted)
+    };
+    let reader: Box<dyn BufRead + Send> = if encoding == encoding_rs::UTF_8 {
+        Box::new(BufReader::with_capacity(1 << 16, bytes))
+    } else {
         Box::new(BufReader::with_capacity(
             1 << 16,
-            flate2::read::MultiGzDecoder::new(BufReader::with_capacity(1 << 16, counted)),
+            encoding_rs_io::DecodeReaderBytesBuilder::new()
+                .encoding(Some(encoding))
+                .bom_override(true)
+                .build(bytes),
         ))
-    } else {
-        Box::new(BufReader::with_capacity(1 << 16, counted))
     };
     Ok(Source {
         reader,
@@ -188,7 +202,7 @@ mod tests {
             flate2::write::GzEncoder::new(File::create(&path).unwrap(), Default::default());
         encoder.write_all(b"a,b\n1,2\n").unwrap();
         encoder.finish().unwrap();
-        let mut source = open(&path).unwrap();
+        let mut source = open(&path, encoding_rs::UTF_8).unwrap();
         assert!(source.compressed);
         let mut text = String::new();
         source.reader.read_to_string(&mut text).unwrap();

@@ -11,6 +11,8 @@
 use std::collections::VecDeque;
 use std::io::{self, BufRead};
 
+use crate::contract::Dialect;
+
 const UTF8_BOM: &[u8] = b"\xEF\xBB\xBF";
 
 /// One CSV record: its fields (still bytes: UTF-8 is checked by the caller, so that
@@ -80,6 +82,7 @@ pub enum Header {
 pub struct RecordReader<R> {
     input: R,
     core: csv_core::Reader,
+    delimiter: u8,
     max_record_lines: usize,
     /// The header's field count once read; multi-line records must match it.
     width: Option<usize>,
@@ -105,10 +108,17 @@ enum Framed {
 }
 
 impl<R: BufRead> RecordReader<R> {
-    pub fn new(input: R, max_record_lines: usize) -> RecordReader<R> {
+    /// Frames `input`, written in `dialect`'s CSV syntax (its encoding is the opener's).
+    pub fn new(input: R, max_record_lines: usize, dialect: &Dialect) -> RecordReader<R> {
         RecordReader {
             input,
-            core: csv_core::Reader::new(),
+            core: csv_core::ReaderBuilder::new()
+                .delimiter(dialect.delimiter)
+                .quote(dialect.quote)
+                .escape(dialect.escape)
+                .double_quote(dialect.escape.is_none())
+                .build(),
+            delimiter: dialect.delimiter,
             max_record_lines: max_record_lines.max(1),
             width: None,
             next_line_number: 1,
@@ -269,7 +279,7 @@ impl<R: BufRead> RecordReader<R> {
         Framed::Record
     }
 
-    /// True when a line after the first of a multi-line record, split on commas with
+    /// True when a line after the first of a multi-line record, split at delimiters with
     /// quotes ignored, has exactly a record's number of fields. A legitimate quoted
     /// newline continues a text; a line that has the shape of a whole record means the
     /// quote that spanned it was never meant to be closed there (two unbalanced quotes
@@ -282,7 +292,7 @@ impl<R: BufRead> RecordReader<R> {
                 .get(index + 1)
                 .map_or(self.raw.len(), |(start, _)| *start);
             let line = trim_terminator(&self.raw[start..end]);
-            memchr::memchr_iter(b',', line).count() + 1 == width
+            memchr::memchr_iter(self.delimiter, line).count() + 1 == width
         })
     }
 
@@ -380,7 +390,7 @@ mod tests {
     }
 
     fn read_all(text: &[u8], max_lines: usize) -> Vec<Seen> {
-        let mut reader = RecordReader::new(text, max_lines);
+        let mut reader = RecordReader::new(text, max_lines, &Dialect::default());
         let mut seen = Vec::new();
         match reader.read_header().unwrap() {
             Some(Header::Names { line, names }) => {
@@ -560,8 +570,11 @@ mod tests {
         let expected = read_all(text, 20);
         assert_eq!(expected[2], rec(4, &["3", "x\r\ny"], "3,\"x\r\ny\""));
         for capacity in 1..=text.len() {
-            let mut reader =
-                RecordReader::new(io::BufReader::with_capacity(capacity, &text[..]), 20);
+            let mut reader = RecordReader::new(
+                io::BufReader::with_capacity(capacity, &text[..]),
+                20,
+                &Dialect::default(),
+            );
             reader.read_header().unwrap();
             let mut lines = Vec::new();
             while let Some(item) = reader.next_item().unwrap() {
@@ -599,16 +612,16 @@ mod tests {
 
     #[test]
     fn empty_input_has_no_header() {
-        let mut reader = RecordReader::new(&b""[..], 20);
+        let mut reader = RecordReader::new(&b""[..], 20, &Dialect::default());
         assert!(reader.read_header().unwrap().is_none());
-        let mut reader = RecordReader::new(&b"\n\n"[..], 20);
+        let mut reader = RecordReader::new(&b"\n\n"[..], 20, &Dialect::default());
         assert!(reader.read_header().unwrap().is_none());
     }
 
     #[test]
     fn invalid_utf8_is_passed_through_as_bytes() {
         let seen = {
-            let mut reader = RecordReader::new(&b"a,b\n\xff\xfe,2\n"[..], 20);
+            let mut reader = RecordReader::new(&b"a,b\n\xff\xfe,2\n"[..], 20, &Dialect::default());
             reader.read_header().unwrap();
             match reader.next_item().unwrap().unwrap() {
                 Item::Record(record) => record.get(0).unwrap().to_vec(),
