@@ -1,9 +1,11 @@
-"""The DAG's shape and its steps, without running the pipeline.
+"""The DAG's shape and its steps (the salesflow_pipeline package), without running the
+pipeline.
 
 Parsing tests need no database. The step tests (discovery, the ingest exit-code policy, the
-quality gate) run against a fresh database on the test server, with the ledger created from
-migrations/0001_init.sql and a stand-in for the salesflow binary, so they do not depend on the
-Rust build; the end-to-end tests (test_e2e.py) run the real binary and dbt.
+quality gate and the publication) run against a fresh database on the test server, whose
+ledger the real binary creates; the gate and the publication are the binary's (`salesflow
+gate`, `salesflow publish`), ingest's exit-code policy is checked with a stand-in for the
+binary. The end-to-end tests (test_e2e.py) run the whole DAG with the real binary and dbt.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from pathlib import Path
 
 import pytest
 from conftest import DAGS, REPO, last_run_states
+from salesflow_pipeline import connection, dbt, discovery, gate, ingest, process
 
 DAG_ID = "sales_pipeline"
 
@@ -115,6 +118,18 @@ def test_parse_is_fast_does_no_work_and_reads_settings_from_the_environment():
     assert (pool, timetable) == ("loads", "NullTimetable")
 
 
+@pytest.mark.filterwarnings("ignore::DeprecationWarning")  # pathspec's, inside Airflow
+def test_only_the_dag_file_is_parsed_as_one():
+    """.airflowignore keeps the DAG processor out of the salesflow_pipeline package, in either
+    syntax of [core] dag_ignore_file_syntax."""
+    from airflow._shared.module_loading.file_discovery import find_path_from_directory
+
+    for syntax in ("glob", "regexp"):
+        found = find_path_from_directory(str(DAGS), ".airflowignore", syntax)
+        python = sorted(Path(p).name for p in found if p.endswith(".py"))
+        assert python == ["sales_pipeline.py"], syntax
+
+
 def test_dag_file_has_no_import_errors_per_airflow_cli():
     """`airflow dags list-import-errors --local` exits 1 on import errors, 0 when clean."""
     airflow = str(Path(sys.executable).parent / "airflow")
@@ -136,27 +151,28 @@ def test_dag_file_has_no_import_errors_per_airflow_cli():
 
 
 def test_connection_from_airflow_connection_or_database_url(monkeypatch):
-    import sales_pipeline as sp
 
     monkeypatch.setenv("DATABASE_URL", "postgresql://fallback@db.example/fallback")
     for conn in ("WAREHOUSE", "LOADER", "TRANSFORMER"):
         monkeypatch.delenv(f"AIRFLOW_CONN_SALESFLOW_{conn}", raising=False)
-    assert sp._database_url() == "postgresql://fallback@db.example/fallback"
-    assert sp._database_url("transformer") == "postgresql://fallback@db.example/fallback"
+    assert connection.database_url() == "postgresql://fallback@db.example/fallback"
+    assert connection.database_url("transformer") == "postgresql://fallback@db.example/fallback"
 
     monkeypatch.setenv(
         "AIRFLOW_CONN_SALESFLOW_WAREHOUSE",
         "postgresql://sales%40corp:s3cr%2Ft@wh.example:5433/sales?sslmode=verify-full"
         "&sslrootcert=%2Fetc%2Fca.crt&sslcert=%2Fc.crt&sslkey=%2Fc.key&cursor=dictcursor",
     )
-    url = sp._database_url()
+    url = connection.database_url()
     # libpq URL, Airflow-only extras dropped, special characters kept quoted
     assert url == (
         "postgresql://sales%40corp:s3cr%2Ft@wh.example:5433/sales?sslmode=verify-full"
         "&sslrootcert=%2Fetc%2Fca.crt&sslcert=%2Fc.crt&sslkey=%2Fc.key"
     )
-    assert sp._database_url("transformer") == url  # no connection of its own: the warehouse's
-    env = sp._pg_env(url)
+    assert (
+        connection.database_url("transformer") == url
+    )  # no connection of its own: the warehouse's
+    env = connection.child_env(url)
     # the children get the password in PGPASSWORD, not in the URL
     assert env["DATABASE_URL"] == url.replace(":s3cr%2Ft@", "@")
     assert {k: env[k] for k in env if k.startswith("PG")} == {
@@ -170,23 +186,22 @@ def test_connection_from_airflow_connection_or_database_url(monkeypatch):
         "PGSSLCERT": "/c.crt",
         "PGSSLKEY": "/c.key",
     }
-    assert "s3cr" not in sp._redact(url)
+    assert "s3cr" not in connection.redact(url)
 
 
 def test_each_role_has_a_connection_of_its_own(monkeypatch):
     """Ingest and the ledger queries connect as the loader, dbt as the transformer; either
     falls back to the warehouse's connection."""
-    import sales_pipeline as sp
 
     monkeypatch.setenv("AIRFLOW_CONN_SALESFLOW_WAREHOUSE", "postgresql://wh@db.example/sales")
     monkeypatch.setenv("AIRFLOW_CONN_SALESFLOW_TRANSFORMER", "postgresql://dbt:pw@db.example/sales")
     monkeypatch.delenv("AIRFLOW_CONN_SALESFLOW_LOADER", raising=False)
-    assert sp._database_url("transformer") == "postgresql://dbt:pw@db.example/sales"
-    assert sp._database_url("loader") == "postgresql://wh@db.example/sales"
+    assert connection.database_url("transformer") == "postgresql://dbt:pw@db.example/sales"
+    assert connection.database_url("loader") == "postgresql://wh@db.example/sales"
     monkeypatch.setenv("SALESFLOW_LOADER_CONN_ID", "etl_loader")
     monkeypatch.setenv("AIRFLOW_CONN_ETL_LOADER", "postgresql://etl@db.example/sales")
-    assert sp._database_url("loader") == "postgresql://etl@db.example/sales"
-    assert sp._database_url() == "postgresql://etl@db.example/sales"
+    assert connection.database_url("loader") == "postgresql://etl@db.example/sales"
+    assert connection.database_url() == "postgresql://etl@db.example/sales"
 
 
 def write_fake_salesflow(tmp_path: Path, exit_code: int) -> Path:
@@ -215,7 +230,6 @@ def write_fake_salesflow(tmp_path: Path, exit_code: int) -> Path:
     ],
 )
 def test_ingest_exit_codes(tmp_path, monkeypatch, make_database, use_database, exit_code, retried):
-    import sales_pipeline as sp
     from airflow.sdk.exceptions import AirflowFailException
 
     url = use_database(make_database())
@@ -224,7 +238,7 @@ def test_ingest_exit_codes(tmp_path, monkeypatch, make_database, use_database, e
     data.write_text("SaleID\n1\n")
     monkeypatch.setenv("SALESFLOW_INGEST_MAX_REJECT_RATE", "0.1")
     with pytest.raises(Exception) as caught:
-        sp.ingest_file({"path": str(data), "name": "a.csv", "sha256": "x" * 64, "bytes": 9})
+        ingest.ingest_file({"path": str(data), "name": "a.csv", "sha256": "x" * 64, "bytes": 9})
     assert isinstance(caught.value, AirflowFailException) is (not retried), caught.value
     assert f"(exit {exit_code})" in str(caught.value)  # failed on the exit code, not on later steps
     call = json.loads((tmp_path / "call.json").read_text())
@@ -235,15 +249,51 @@ def test_ingest_exit_codes(tmp_path, monkeypatch, make_database, use_database, e
     assert not any(url in arg or "postgresql://" in arg for arg in call["argv"])  # ... not in argv
 
 
+def salesflow_bin() -> str:
+    """The real binary (SALESFLOW_BIN, default target/release/salesflow)."""
+    return os.environ.get("SALESFLOW_BIN") or str(REPO / "target" / "release" / "salesflow")
+
+
 def migrate_ledger(url: str, through_version: int | None = None) -> None:
-    """The schema the binary would create (every migration, in order), or the one a binary that
-    knew only the migrations up to `through_version` left behind."""
+    """The ledger as the binary creates it (it migrates at every command), or the one a binary
+    that knew only the migrations up to `through_version` left behind: those scripts applied
+    and recorded in salesflow.schema_migrations, with their checksums, as it records them."""
+    import hashlib
+
     import psycopg
 
+    if through_version is None:
+        done = subprocess.run(
+            [salesflow_bin(), "status", "--limit", "1"],
+            env={**os.environ, "DATABASE_URL": url},
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        assert done.returncode == 0, done.stderr
+        return
     scripts = sorted((REPO / "migrations").glob("*.sql"))[:through_version]
     with psycopg.connect(url, autocommit=True) as conn:
-        for script in scripts:
+        conn.execute(
+            "create schema if not exists salesflow;"
+            " create table salesflow.schema_migrations (version integer primary key,"
+            " name text not null, sha256 text not null,"
+            " applied_at timestamptz not null default now())"
+        )
+        for version, script in enumerate(scripts, start=1):
             conn.execute(script.read_text())
+            conn.execute(
+                "insert into salesflow.schema_migrations (version, name, sha256)"
+                " values (%s, %s, %s)",
+                [version, script.stem, hashlib.sha256(script.read_bytes()).hexdigest()],
+            )
+
+
+def schema_version(url: str) -> int:
+    import psycopg
+
+    with psycopg.connect(url) as conn:
+        return conn.execute("select max(version) from salesflow.schema_migrations").fetchone()[0]
 
 
 def publish(url: str, through_load_id: int) -> None:
@@ -302,7 +352,6 @@ def add_load(
 
 
 def test_discover_lists_new_files_only(tmp_path, monkeypatch, make_database, use_database):
-    import sales_pipeline as sp
 
     url = use_database(make_database())
     landing = tmp_path / "landing"
@@ -317,7 +366,7 @@ def test_discover_lists_new_files_only(tmp_path, monkeypatch, make_database, use
     (landing / "notes.txt").write_text("not data")
 
     # fresh database: no ledger yet, everything is new
-    found = sp.discover(landing)
+    found = discovery.discover(landing)
     assert [f["name"] for f in found] == ["a-resent.csv", "b.csv", "c.csv.gz"]
     assert all(len(f["sha256"]) == 64 and Path(f["path"]).is_absolute() for f in found)
 
@@ -326,9 +375,9 @@ def test_discover_lists_new_files_only(tmp_path, monkeypatch, make_database, use
     add_load(url, "a-resent.csv", sha["a-resent.csv"], "succeeded", read=1)
     add_load(url, "b.csv", sha["b.csv"], "failed", read=1)  # failed, no class: retried
     add_load(url, "c.csv.gz", sha["c.csv.gz"].upper(), "running")
-    assert [f["name"] for f in sp.discover(landing)] == ["b.csv", "c.csv.gz"]
+    assert [f["name"] for f in discovery.discover(landing)] == ["b.csv", "c.csv.gz"]
     monkeypatch.setenv("SALESFLOW_MAX_FILES_PER_RUN", "1")  # the rest wait for the next run
-    assert [f["name"] for f in sp.discover(landing)] == ["b.csv"]
+    assert [f["name"] for f in discovery.discover(landing)] == ["b.csv"]
 
 
 def sha256_of(path: Path) -> str:
@@ -341,11 +390,12 @@ def sha256_of(path: Path) -> str:
 @pytest.fixture
 def hashed(monkeypatch) -> list[str]:
     """The names of the files discover hashes, in order."""
-    import sales_pipeline as sp
 
     names = []
-    real_sha256 = sp._sha256
-    monkeypatch.setattr(sp, "_sha256", lambda path: names.append(path.name) or real_sha256(path))
+    real_sha256 = discovery.sha256
+    monkeypatch.setattr(
+        discovery, "sha256", lambda path: names.append(path.name) or real_sha256(path)
+    )
     return names
 
 
@@ -355,7 +405,6 @@ def test_discover_does_not_hash_again_a_loaded_file_that_did_not_change(
     import os
 
     import psycopg
-    import sales_pipeline as sp
 
     url = use_database(make_database())
     migrate_ledger(url)
@@ -375,20 +424,20 @@ def test_discover_does_not_hash_again_a_loaded_file_that_did_not_change(
             [str(loaded.resolve()), sha256_of(loaded), loaded.stat().st_size],
         )
 
-    assert [f["name"] for f in sp.discover(landing)] == ["other.csv"]
+    assert [f["name"] for f in discovery.discover(landing)] == ["other.csv"]
     assert hashed == ["other.csv"]
 
     # Touched: hashed again, and still skipped by its content.
     hashed.clear()
     os.utime(loaded, ns=(1_700_000_001_000_000_000, 1_700_000_001_000_000_000))
-    assert [f["name"] for f in sp.discover(landing)] == ["other.csv"]
+    assert [f["name"] for f in discovery.discover(landing)] == ["other.csv"]
     assert hashed == ["loaded.csv", "other.csv"]
 
     # Rewritten with other bytes of the same size: the write moves its modification time, so
     # it is hashed, and it is new.
     hashed.clear()
     loaded.write_text("SaleID\n9\n")
-    assert [f["name"] for f in sp.discover(landing)] == ["loaded.csv", "other.csv"]
+    assert [f["name"] for f in discovery.discover(landing)] == ["loaded.csv", "other.csv"]
     assert hashed == ["loaded.csv", "other.csv"]
 
 
@@ -396,7 +445,6 @@ def add_failed_load(url: str, path: Path, failure: str, read: int = 0, rejected:
     """A failed load of the file as the binary records it: its class, counts and error, and
     the file's path, size and modification time (truncated to the microsecond)."""
     import psycopg
-    import sales_pipeline as sp
 
     with psycopg.connect(url, autocommit=True) as conn:
         return conn.execute(
@@ -407,7 +455,7 @@ def add_failed_load(url: str, path: Path, failure: str, read: int = 0, rejected:
                 str(path.resolve()),
                 sha256_of(path),
                 path.stat().st_size,
-                sp._modified_at(path.stat()),
+                discovery.modified_at(path.stat()),
                 failure,
                 read,
                 rejected,
@@ -419,7 +467,6 @@ def add_failed_load(url: str, path: Path, failure: str, read: int = 0, rejected:
 def test_discover_holds_files_whose_bytes_failed_on_data_quality(
     tmp_path, monkeypatch, make_database, use_database, hashed
 ):
-    import sales_pipeline as sp
     from airflow.sdk.exceptions import AirflowFailException
 
     url = use_database(make_database())
@@ -435,7 +482,7 @@ def test_discover_holds_files_whose_bytes_failed_on_data_quality(
     add_failed_load(url, crashed, "error")
     monkeypatch.setenv("SALESFLOW_INGEST_MAX_REJECT_RATE", "0.2")
 
-    found = {f["name"]: f for f in sp.discover(landing)}
+    found = {f["name"]: f for f in discovery.discover(landing)}
     # Held files are still listed, so that their ingest tasks fail and the run says why; the
     # ledger knows their bytes by path, size and modification time: they are not read again.
     assert sorted(found) == ["crashed.csv", "invalid.csv", "over.csv"]
@@ -447,7 +494,7 @@ def test_discover_holds_files_whose_bytes_failed_on_data_quality(
     # The held file's task fails at once with the ledger's verdict, without running the binary.
     monkeypatch.setenv("SALESFLOW_BIN", str(write_fake_salesflow(tmp_path, 0)))
     with pytest.raises(AirflowFailException) as caught:
-        sp.ingest_file(found["over.csv"])
+        ingest.ingest_file(found["over.csv"])
     message = str(caught.value)
     assert f"over.csv: held, not loaded again: load {over_load} of the same bytes" in message
     assert "the reject_rate_exceeded of over.csv" in message
@@ -456,15 +503,15 @@ def test_discover_holds_files_whose_bytes_failed_on_data_quality(
 
     # A per-file limit at or above the file's reject rate (30 %), or none, lets it load again.
     monkeypatch.setenv("SALESFLOW_INGEST_MAX_REJECT_RATE", "0.3")
-    assert "held" not in {f["name"]: f for f in sp.discover(landing)}["over.csv"]
+    assert "held" not in {f["name"]: f for f in discovery.discover(landing)}["over.csv"]
     monkeypatch.delenv("SALESFLOW_INGEST_MAX_REJECT_RATE")
-    assert "held" not in {f["name"]: f for f in sp.discover(landing)}["over.csv"]
+    assert "held" not in {f["name"]: f for f in discovery.discover(landing)}["over.csv"]
 
     # Loaded since (e.g. by hand with a newer binary): no longer listed at all.
     add_load(url, str(over.resolve()), sha256_of(over), "succeeded", read=1)
     # Fixed: other bytes are new, and the invalid file's old verdict no longer applies.
     invalid.write_text("SaleID\n3\n")
-    found = {f["name"]: f for f in sp.discover(landing)}
+    found = {f["name"]: f for f in discovery.discover(landing)}
     assert sorted(found) == ["crashed.csv", "invalid.csv"]
     assert not any("held" in f for f in found.values())
 
@@ -472,30 +519,27 @@ def test_discover_holds_files_whose_bytes_failed_on_data_quality(
 def test_a_refused_connection_fails_at_once_and_a_down_server_is_retried(
     tmp_path, server_url, use_database
 ):
-    import sales_pipeline as sp
     from airflow.sdk.exceptions import AirflowFailException
     from conftest import with_database
 
     (tmp_path / "a.csv").write_text("SaleID\n1\n")
     use_database(with_database(server_url, "salesflow_no_such_database"))
     with pytest.raises(AirflowFailException, match="does not exist.*not retried"):
-        sp.discover(tmp_path)
+        discovery.discover(tmp_path)
     use_database("postgresql://salesflow@127.0.0.1:1/salesflow")  # nothing listens on port 1
     with pytest.raises(RuntimeError, match="cannot connect"):
-        sp.discover(tmp_path)
+        discovery.discover(tmp_path)
 
 
 def test_discover_fails_clearly_without_landing_dir(tmp_path, use_database):
-    import sales_pipeline as sp
     from airflow.sdk.exceptions import AirflowFailException
 
     use_database("postgresql://nobody@127.0.0.1:1/none")
     with pytest.raises(AirflowFailException, match="landing directory"):
-        sp.discover(tmp_path / "missing")
+        discovery.discover(tmp_path / "missing")
 
 
 def test_quality_gate_judges_every_load_after_the_last_publication(make_database, use_database):
-    import sales_pipeline as sp
     from airflow.sdk.exceptions import AirflowFailException
 
     url = use_database(make_database())
@@ -512,7 +556,7 @@ def test_quality_gate_judges_every_load_after_the_last_publication(make_database
     empty = add_load(url, "/landing/empty.csv", "b" * 64, "succeeded", read=0)
     add_load(url, "/landing/again.csv", "c" * 64, "skipped", read=50, rejected=50)
 
-    summary = sp.judge_loads(0.05, sp.last_succeeded_load_id())
+    summary = gate.judge(gate.newest_succeeded_load_id(), 0.05)
     assert summary["load_ids"] == [good, empty]  # skipped loads wrote nothing to judge
     assert (summary["rows_read"], summary["rows_rejected"]) == (1005, 1)
     assert summary["through_load_id"] == empty
@@ -529,38 +573,38 @@ def test_quality_gate_judges_every_load_after_the_last_publication(make_database
     late = add_load(url, "/landing/late.csv", "e" * 64, "succeeded", read=10)
     publish(url, empty)
     # A load committed after dbt started is left to the next gate: it may not be in the marts.
-    assert sp.judge_loads(0.30, bad)["load_ids"] == [bad]
+    assert gate.judge(bad, 0.30)["load_ids"] == [bad]
     # The breach is found among several loads, whichever run made them.
     with pytest.raises(AirflowFailException) as caught:
-        sp.judge_loads(0.05, late)
+        gate.judge(late, 0.05)
     message = str(caught.value)
     assert "bad.csv" in message and "3/10" in message and "ref.csv" not in message
     assert "quantity_not_positive x2" in message and "channel_invalid x1" in message
     assert "salesflow accept LOAD_ID" in message
     # Until accepted it fails every gate, not just its own run's.
     with pytest.raises(AirflowFailException, match="bad.csv"):
-        sp.judge_loads(0.05, late)
+        gate.judge(late, 0.05)
     # A run with a higher threshold accepts every load of the window.
-    raised = sp.judge_loads(0.30, late)  # 30 % is not *over* 30 %
+    raised = gate.judge(late, 0.30)  # 30 % is not *over* 30 %
     assert raised["load_ids"] == [bad, late] and raised["accepted_load_ids"] == []
     # An operator's acceptance (salesflow accept) accepts that load alone, at the usual threshold.
     accept(url, bad)
-    accepted = sp.judge_loads(0.05, late)
+    accepted = gate.judge(late, 0.05)
     assert accepted["load_ids"] == [bad, late] and accepted["through_load_id"] == late
     assert accepted["accepted_load_ids"] == [bad]
     # A revoked acceptance (salesflow accept --revoke) no longer counts; accepted again, it does.
     revoke(url, bad)
     with pytest.raises(AirflowFailException, match="bad.csv"):
-        sp.judge_loads(0.05, late)
+        gate.judge(late, 0.05)
     accept(url, bad)
-    assert sp.judge_loads(0.05, late)["accepted_load_ids"] == [bad]
+    assert gate.judge(late, 0.05)["accepted_load_ids"] == [bad]
     worse = add_load(url, "/landing/worse.csv", "f" * 64, "succeeded", read=10, rejected=5)
     with pytest.raises(AirflowFailException) as caught:
-        sp.judge_loads(0.05, worse)
+        gate.judge(worse, 0.05)
     assert "worse.csv" in str(caught.value) and "bad.csv" not in str(caught.value)
     publish(url, late)
-    assert sp.judge_loads(0.05, late)["load_ids"] == []
-    assert sp.judge_loads(0.05, late)["through_load_id"] == late
+    assert gate.judge(late, 0.05)["load_ids"] == []
+    assert gate.judge(late, 0.05)["through_load_id"] == late
 
 
 def publications(url: str) -> list[tuple]:
@@ -575,44 +619,57 @@ def publications(url: str) -> list[tuple]:
 def test_a_publication_is_refused_when_an_acceptance_the_gate_passed_is_revoked(
     make_database, use_database
 ):
-    import sales_pipeline as sp
     from airflow.sdk.exceptions import AirflowFailException
 
     url = use_database(make_database())
     migrate_ledger(url)
     bad = add_load(url, "/landing/bad.csv", "a" * 64, "succeeded", read=10, rejected=3)
     accept(url, bad)
-    passed = sp.judge_loads(0.05, bad)
+    passed = gate.judge(bad, 0.05)
     assert passed["accepted_load_ids"] == [bad]
 
     # Revoked between the gate and the publication: nothing is published.
     revoke(url, bad)
     with pytest.raises(AirflowFailException, match=rf"acceptance of load\(s\) {bad} was revoked"):
-        sp.record_publication(passed, "run 1")
+        gate.publish(passed, "run 1", 0.05)
     assert publications(url) == []
     # Accepted again (a new acceptance), the same verdict is published.
     accept(url, bad)
-    sp.record_publication(passed, "run 2")
+    gate.publish(passed, "run 2", 0.05)
     assert publications(url) == [(bad, "run 2")]
 
 
-def test_gate_and_publication_on_a_ledger_from_before_revocations(make_database, use_database):
-    """Until the binary's next load migrates it, a ledger of schema 7 has at most one
-    acceptance per load, and none can be revoked."""
-    import sales_pipeline as sp
-
+def test_gate_and_publication_migrate_a_ledger_from_before_revocations(make_database, use_database):
+    """A ledger of schema 7 (at most one acceptance per load, none revocable), as an older
+    binary left it: the gate's binary migrates it first, then judges and publishes as usual."""
     url = use_database(make_database())
     migrate_ledger(url, through_version=7)
     bad = add_load(url, "/landing/bad.csv", "a" * 64, "succeeded", read=10, rejected=3)
     accept(url, bad)
-    passed = sp.judge_loads(0.05, bad)
+    passed = gate.judge(bad, 0.05)
+    assert schema_version(url) > 7
     assert passed["load_ids"] == passed["accepted_load_ids"] == [bad]
-    sp.record_publication(passed, "run 1")
+    gate.publish(passed, "run 1", 0.05)
     assert publications(url) == [(bad, "run 1")]
 
 
+def test_discover_has_the_binary_migrate_a_ledger_older_than_its_queries(
+    tmp_path, make_database, use_database
+):
+    """Schema 5 has neither the files' modification times nor the failures' classes that
+    discovery reads: the binary brings the ledger up to date, and discovery goes on."""
+    url = use_database(make_database())
+    migrate_ledger(url, through_version=5)
+    landing = tmp_path / "landing"
+    landing.mkdir()
+    (landing / "loaded.csv").write_text("SaleID\n1\n")
+    (landing / "new.csv").write_text("SaleID\n2\n")
+    add_load(url, "/elsewhere/loaded.csv", sha256_of(landing / "loaded.csv"), "succeeded", read=1)
+    assert [f["name"] for f in discovery.discover(landing)] == ["new.csv"]
+    assert schema_version(url) > 7
+
+
 def test_dbt_layer_fails_when_dbt_fails(tmp_path, monkeypatch, use_database):
-    import sales_pipeline as sp
 
     use_database("postgresql://nobody@127.0.0.1:1/none")
     fake_dbt = tmp_path / "dbt"
@@ -620,15 +677,13 @@ def test_dbt_layer_fails_when_dbt_fails(tmp_path, monkeypatch, use_database):
     fake_dbt.chmod(0o755)
     monkeypatch.setenv("SALESFLOW_DBT", str(fake_dbt))
     with pytest.raises(RuntimeError, match="staging layer failed \\(exit code 1\\)"):
-        sp._dbt_layer("staging")
+        dbt.build_layer("staging", "path:models/staging")
 
 
 def test_run_hides_the_password_and_stops_its_child_with_the_task(tmp_path, monkeypatch):
     """A task stopped mid-command (execution_timeout raises inside the task) must not leave
     the command running: a load could commit after its task was given up on."""
     import time
-
-    import sales_pipeline as sp
 
     class Stopped(Exception):
         pass
@@ -640,13 +695,13 @@ def test_run_hides_the_password_and_stops_its_child_with_the_task(tmp_path, monk
         if "***" in logged[-1]:
             raise Stopped  # what AirflowTaskTimeout does, at this point of the task
 
-    monkeypatch.setattr(sp.log, "info", info)
+    monkeypatch.setattr(process.log, "info", info)
     pid_file = tmp_path / "pid"
     # The secret travels in the environment, as the connection does; the output repeats it.
     command = ["sh", "-c", f'echo $$ > {pid_file}; echo "connecting with $PW"; exec sleep 60']
     started = time.monotonic()
     with pytest.raises(Stopped):
-        sp._run(command, dict(os.environ, PW="s3cret"), "test", "s3cret")
+        process.run(command, dict(os.environ, PW="s3cret"), "test", "s3cret")
     assert time.monotonic() - started < 30
     assert not any("s3cret" in line for line in logged), logged
     with pytest.raises(ProcessLookupError):  # terminated and reaped
@@ -654,18 +709,21 @@ def test_run_hides_the_password_and_stops_its_child_with_the_task(tmp_path, monk
 
 
 def test_one_failing_file_does_not_hold_back_the_others(tmp_path, make_database):
-    """A whole DAG run (scripts/airflow-dag-test) with stand-ins for salesflow and dbt: one
-    file fails for good (exit 2), the other loads; dbt builds, the run fails, nothing is
-    published. Runs without the Rust build; test_e2e.py runs the real thing."""
+    """A whole DAG run (scripts/airflow-dag-test) with stand-ins for `salesflow ingest` and
+    dbt: one file fails for good (exit 2), the other loads; dbt builds, the run fails, nothing
+    is published. The ledger's other commands are the real binary's; test_e2e.py runs the
+    real thing."""
     url = make_database()
     migrate_ledger(url)
     fake = tmp_path / "salesflow"
     fake.write_text(
-        f"#!{sys.executable}\n"
+        f"#!{sys.executable}\nREAL = {salesflow_bin()!r}\n"
         + textwrap.dedent(
             """
             import hashlib, json, os, sys
             import psycopg
+            if sys.argv[1] != "ingest":  # the ledger's commands: the real binary's
+                os.execv(REAL, [REAL, *sys.argv[1:]])
             path = sys.argv[2]
             if "bad" in path:
                 print("salesflow: usage error", file=sys.stderr)
@@ -679,8 +737,10 @@ def test_one_failing_file_does_not_hold_back_the_others(tmp_path, make_database)
                     [path, sha],
                 ).fetchone()[0]
             report = sys.argv[sys.argv.index("--report-json") + 1]
+            counts = dict(read=1, loaded=1, updated=0, unchanged=0, duplicate=0, rejected=0)
             with open(report, "w") as f:
-                json.dump({"files": [{"load_id": load_id}]}, f)
+                json.dump({"files": [{"load_id": load_id, "status": "succeeded",
+                                      "counts": counts, "reject_rate": 0.0}]}, f)
             """
         )
     )
@@ -712,5 +772,5 @@ def test_one_failing_file_does_not_hold_back_the_others(tmp_path, make_database)
         "dbt_facts_marts": ["success"],
         "quality_gate": ["upstream_failed"],
         "publish_marts": ["upstream_failed"],
-    }, proc.stderr[-5000:]
+    }, proc.stdout[-8000:] + proc.stderr[-3000:]
     assert len(dbt_calls.read_text().splitlines()) == 3

@@ -429,6 +429,7 @@ def test_dbt_layers_cover_every_node_exactly_once(tmp_path):
     folder, or a snapshot, would otherwise be silently left out of the pipeline). Unit tests
     are left to the test suite, in every layer."""
     import sales_pipeline as sp
+    from salesflow_pipeline import dbt as dbt_steps
 
     dbt = os.environ.get("SALESFLOW_DBT") or str(REPO / "scripts" / "dbt")
     env = {
@@ -461,7 +462,7 @@ def test_dbt_layers_cover_every_node_exactly_once(tmp_path):
     layers = []
     for select, exclude in sp.DBT_LAYERS.values():
         args = ["--select", *select.split()] + (["--exclude", *exclude.split()] if exclude else [])
-        layers.append(ls(*args, *sp.DBT_BUILD_FLAGS))
+        layers.append(ls(*args, *dbt_steps.BUILD_FLAGS))
     assert everything, "dbt ls listed nothing"
     assert not any(node.startswith("unit_test.") for node in everything)
     assert any(node.startswith("model.") for node in everything)
