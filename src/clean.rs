@@ -13,7 +13,7 @@ use iso_currency::Currency;
 use rust_decimal::{Decimal, RoundingStrategy};
 use xxhash_rust::xxh3::xxh3_64;
 
-use crate::contract::{AMOUNT_TYPE, Check, Contract, Field, HeaderBinding, Severity};
+use crate::contract::{AMOUNT_TYPE, Check, Contract, Dialect, Field, HeaderBinding, Severity};
 use crate::read::Record;
 
 /// A repair made to a value; with its field it forms a `dq_flags` code such as
@@ -494,7 +494,7 @@ impl<'c> Cleaner<'c> {
             problems.field(field, "missing", "price is missing".into());
             return None;
         };
-        let Some(parsed) = parse_amount(text) else {
+        let Some(parsed) = parse_amount(text, &self.contract.dialect) else {
             problems.field(
                 field,
                 "invalid",
@@ -689,8 +689,9 @@ struct Amount<'a> {
 
 /// Parses a money amount: a plain decimal, optionally with a currency code before or
 /// after it ("100USD", "USD 100") or a symbol in front ("$100"), and optionally with
-/// thousands separators ("1,500.00"). Anything else is not an amount.
-fn parse_amount(text: &str) -> Option<Amount<'_>> {
+/// thousands separators ("1,500.00"), its separators those of `dialect` ("1.500,00" where the
+/// decimal separator is a comma). Anything else is not an amount.
+fn parse_amount<'a>(text: &'a str, dialect: &Dialect) -> Option<Amount<'a>> {
     let mut rest = text;
     let mut currency: Option<Cow<'_, str>> = None;
     for (symbol, code) in [("$", "USD"), ("€", "EUR"), ("£", "GBP")] {
@@ -708,16 +709,22 @@ fn parse_amount(text: &str) -> Option<Amount<'_>> {
             rest = rest[..rest.len() - 3].trim_end();
         }
     }
+    let decimal = dialect.decimal_separator;
     let mut thousands_separator = false;
-    let digits: Cow<'_, str> = if rest.contains(',') {
-        if !has_thousands_groups(rest) {
+    let mut digits: Cow<'_, str> = Cow::Borrowed(rest);
+    if let Some(separator) = dialect.thousands_separator.filter(|&s| rest.contains(s)) {
+        if !has_thousands_groups(rest, separator, decimal) {
             return None;
         }
         thousands_separator = true;
-        Cow::Owned(rest.replace(',', ""))
-    } else {
-        Cow::Borrowed(rest)
-    };
+        digits = Cow::Owned(rest.replace(separator, ""));
+    }
+    if decimal != '.' {
+        if digits.contains('.') {
+            return None; // a point where the feed writes its decimals after a comma
+        }
+        digits = Cow::Owned(digits.replace(decimal, "."));
+    }
     let plain = digits.trim_start_matches(['-', '+']);
     if plain.is_empty()
         || !plain.bytes().all(|b| b.is_ascii_digit() || b == b'.')
@@ -743,15 +750,16 @@ fn currency_code(text: &str) -> Option<Cow<'_, str>> {
     .then_some(Cow::Borrowed(text))
 }
 
-/// "1,500" or "-12,345,678.90": comma-separated groups of three before the point, and no
-/// comma after it ("1.500,00" is a decimal comma, not a thousands separator).
-fn has_thousands_groups(text: &str) -> bool {
+/// "1,500" or "-12,345,678.90" (`thousands` ',' and `decimal` '.'): groups of three before the
+/// decimal separator, and no thousands separator after it ("1.500,00" is a decimal comma, not
+/// a thousands separator, where the decimal separator is a point).
+fn has_thousands_groups(text: &str, thousands: char, decimal: char) -> bool {
     let unsigned = text.trim_start_matches(['-', '+']);
-    let (integer, fraction) = unsigned.split_once('.').unwrap_or((unsigned, ""));
-    if fraction.contains(',') {
+    let (integer, fraction) = unsigned.split_once(decimal).unwrap_or((unsigned, ""));
+    if fraction.contains(thousands) {
         return false;
     }
-    let mut groups = integer.split(',');
+    let mut groups = integer.split(thousands);
     let first = groups.next().unwrap_or("");
     (1..=3).contains(&first.len())
         && first.bytes().all(|b| b.is_ascii_digit())
@@ -1048,9 +1056,46 @@ mod tests {
     }
 
     #[test]
+    fn amounts_follow_the_dialects_separators() {
+        let european = Dialect {
+            decimal_separator: ',',
+            thousands_separator: Some('.'),
+            ..Dialect::default()
+        };
+        let amount = |text: &str, dialect: &Dialect| {
+            parse_amount(text, dialect).map(|a| (a.number.to_string(), a.thousands_separator))
+        };
+        assert_eq!(
+            amount("1.500,00", &european),
+            Some(("1500.00".into(), true))
+        );
+        assert_eq!(amount("12,5", &european), Some(("12.5".into(), false)));
+        assert_eq!(
+            amount("-1.234.567,89", &european),
+            Some(("-1234567.89".into(), true))
+        );
+        // A point where the feed writes decimals after a comma is not an amount.
+        assert_eq!(amount("12.5", &european), None);
+        assert_eq!(amount("1.50,0.0", &european), None);
+        // The default dialect still refuses a decimal comma: it would be ambiguous.
+        assert_eq!(amount("1.500,00", &Dialect::default()), None);
+        let spaced = Dialect {
+            decimal_separator: ',',
+            thousands_separator: Some(' '),
+            ..Dialect::default()
+        };
+        assert_eq!(amount("1 500,25", &spaced), Some(("1500.25".into(), true)));
+        let none = Dialect {
+            thousands_separator: None,
+            ..Dialect::default()
+        };
+        assert_eq!(amount("1,500.00", &none), None);
+    }
+
+    #[test]
     fn amounts_accept_codes_symbols_and_separators() {
         let amount = |text: &str| {
-            parse_amount(text).map(|a| {
+            parse_amount(text, &Dialect::default()).map(|a| {
                 (
                     a.number.to_string(),
                     a.currency.map(|c| c.into_owned()),

@@ -214,6 +214,8 @@ struct RawFormat {
     delimiter: Option<String>,
     quote: Option<String>,
     escape: Option<String>,
+    decimal_separator: Option<String>,
+    thousands_separator: Option<String>,
 }
 
 /// How a feed's files are written: their character encoding and CSV syntax
@@ -228,6 +230,10 @@ pub struct Dialect {
     /// The byte that escapes a quote inside a quoted field; None: the quote is doubled
     /// (`""`), as RFC 4180 has it.
     pub escape: Option<u8>,
+    /// How amounts are written: `.` and `,` by default ("1,500.00"); `,` and `.` in much of
+    /// Europe ("1.500,00"). No thousands separator: None.
+    pub decimal_separator: char,
+    pub thousands_separator: Option<char>,
 }
 
 impl Default for Dialect {
@@ -237,6 +243,8 @@ impl Default for Dialect {
             delimiter: b',',
             quote: b'"',
             escape: None,
+            decimal_separator: '.',
+            thousands_separator: Some(','),
         }
     }
 }
@@ -277,11 +285,42 @@ impl Dialect {
                 "format.delimiter must differ from format.quote and format.escape".into(),
             ));
         }
+        let decimal_separator = match format.decimal_separator.as_deref() {
+            None => default.decimal_separator,
+            Some(".") => '.',
+            Some(",") => ',',
+            Some(other) => {
+                return Err(invalid(format!(
+                    "format.decimal_separator {other:?} must be \".\" or \",\""
+                )));
+            }
+        };
+        let thousands_separator = match format.thousands_separator.as_deref() {
+            // Unset: the other one of `.` and `,`.
+            None => Some(if decimal_separator == '.' { ',' } else { '.' }),
+            Some("") => None,
+            Some(text) => match text.chars().collect::<Vec<_>>()[..] {
+                [separator @ (',' | '.' | ' ' | '\'' | '\u{a0}' | '\u{202f}')] => Some(separator),
+                _ => {
+                    return Err(invalid(format!(
+                        "format.thousands_separator {text:?} must be one of \",\" \".\" \" \" \"'\" \
+                         (or \"\" for none)"
+                    )));
+                }
+            },
+        };
+        if thousands_separator == Some(decimal_separator) {
+            return Err(invalid(
+                "format.thousands_separator must differ from format.decimal_separator".into(),
+            ));
+        }
         Ok(Dialect {
             encoding,
             delimiter,
             quote,
             escape,
+            decimal_separator,
+            thousands_separator,
         })
     }
 }
@@ -543,6 +582,13 @@ fn validate(raw: RawContract) -> Result<Contract, ContractError> {
                 }
             }
         }
+        if let Some((day_first, month_first)) = mixed_date_orders(&column.formats) {
+            return Err(invalid(format!(
+                "column {field}: date formats \"{day_first}\" (day first) and \"{month_first}\" \
+                 (month first) are ambiguous together: 03.02.2024 would be read both ways. Keep \
+                 the one the feed uses"
+            )));
+        }
         if column.scale.is_some() && field.value_type() != ValueType::Decimal {
             return Err(invalid(format!(
                 "column {field}: `scale` only applies to decimal columns"
@@ -645,6 +691,25 @@ fn validate(raw: RawContract) -> Result<Contract, ContractError> {
     })
 }
 
+/// A day-first and a month-first format among `formats` (both with the year after them,
+/// such as `%d.%m.%Y` and `%m/%d/%Y`), which would read the same date two ways.
+fn mixed_date_orders(formats: &[String]) -> Option<(&str, &str)> {
+    let order = |format: &str| {
+        let position = |directive| format.find(directive);
+        match (
+            position("%d"),
+            position("%m"),
+            position("%Y").or(position("%y")),
+        ) {
+            (Some(day), Some(month), Some(year)) if day < year && month < year => Some(day < month),
+            _ => None,
+        }
+    };
+    let day_first = formats.iter().find(|format| order(format) == Some(true))?;
+    let month_first = formats.iter().find(|format| order(format) == Some(false))?;
+    Some((day_first, month_first))
+}
+
 fn rule_check(rule: &RawRule) -> Result<Check, ContractError> {
     let field = rule.field;
     let context = |what: &str| invalid(format!("rule {}: {what}", rule.id));
@@ -715,6 +780,56 @@ mod tests {
         assert!(!contract.is_null_token("New York"));
         assert_eq!(contract.rules.len(), 4);
         assert_eq!(contract.max_reject_rate, 0.05);
+    }
+
+    #[test]
+    fn a_day_first_and_a_month_first_date_format_are_refused_together() {
+        let with_formats = |formats: &str| {
+            Contract::from_toml(&DEFAULT_CONTRACT.replace(
+                r#"formats = ["%Y-%m-%d", "#,
+                &format!("formats = [{formats}, "),
+            ))
+        };
+        let error = with_formats(r#""%d.%m.%Y", "%m/%d/%Y""#)
+            .unwrap_err()
+            .to_string();
+        assert!(error.contains("ambiguous"), "{error}");
+        assert!(
+            error.contains("%d.%m.%Y") && error.contains("%m/%d/%Y"),
+            "{error}"
+        );
+        // Year first is neither: ISO dates go with either order.
+        assert!(with_formats(r#""%d.%m.%Y", "%Y-%m-%d""#).is_ok());
+        assert!(with_formats(r#""%m/%d/%Y", "%Y/%m/%d""#).is_ok());
+    }
+
+    #[test]
+    fn separators_of_amounts_are_checked() {
+        let with = |settings: &str| {
+            Contract::from_toml(&DEFAULT_CONTRACT.replacen(
+                "[format]\n",
+                &format!("[format]\n{settings}\n"),
+                1,
+            ))
+        };
+        let european = with("decimal_separator = \",\"").unwrap().dialect;
+        assert_eq!(
+            (european.decimal_separator, european.thousands_separator),
+            (',', Some('.'))
+        );
+        let none = with("thousands_separator = \"\"").unwrap().dialect;
+        assert_eq!(none.thousands_separator, None);
+        for (settings, says) in [
+            ("decimal_separator = \";\"", "must be \".\" or \",\""),
+            ("thousands_separator = \"_\"", "must be one of"),
+            (
+                "decimal_separator = \",\"\nthousands_separator = \",\"",
+                "must differ",
+            ),
+        ] {
+            let error = with(settings).unwrap_err().to_string();
+            assert!(error.contains(says), "{settings}: {error}");
+        }
     }
 
     #[test]
