@@ -30,13 +30,14 @@ help: ## list the targets
 build: ## build the release binary target/release/salesflow
 	$(CARGO) build --release --locked
 
-lint: ## rustfmt, clippy (warnings are errors), ruff and shellcheck
+lint: ## rustfmt, clippy (warnings are errors), ruff, shellcheck and sqlfluff (dbt SQL, no database)
 	$(CARGO) fmt --all --check
 	$(CARGO) clippy --all-targets --locked -- -D warnings
 	scripts/ensure-venv .venv-tools requirements/tools.lock
 	$(TOOLS)/ruff check .
 	$(TOOLS)/ruff format --check .
 	$(TOOLS)/shellcheck $(SHELL_SCRIPTS)
+	scripts/lint-sql
 
 fmt: ## rewrite Rust and Python code into the lint's format (and apply ruff's safe fixes)
 	$(CARGO) fmt --all
