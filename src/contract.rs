@@ -175,9 +175,16 @@ pub enum HeaderError {
     UnbalancedQuote { line: u64 },
     #[error(
         "header lacks the contract's column(s) {missing} (a file has every column of the \
-         contract; `required = false` only lets a column's values be empty); header seen: {seen}"
+         contract; `required = false` only lets a column's values be empty); header seen: \
+         {seen}{hint}"
     )]
-    MissingColumns { missing: String, seen: String },
+    MissingColumns {
+        missing: String,
+        seen: String,
+        /// What the header looks like, when that says how to read it (another delimiter,
+        /// another encoding); empty otherwise.
+        hint: String,
+    },
     #[error("header names column {field} twice (\"{first}\" and \"{second}\")")]
     Ambiguous {
         field: Field,
@@ -452,6 +459,49 @@ impl Contract {
     }
 
     /// Maps a file's header row to the contract's fields.
+    /// Why a header that lacks columns may be a file in another dialect: NUL bytes between
+    /// the letters (UTF-16 read as UTF-8), bytes that are not UTF-8, or another delimiter
+    /// with which the header would match.
+    fn header_hint(&self, header: &[&str]) -> String {
+        let joined = header.join(&char::from(self.dialect.delimiter).to_string());
+        if joined.contains('\0') {
+            return ". It looks UTF-16 (NUL bytes between the letters): declare \
+                    `encoding = \"UTF-16LE\"` (or UTF-16BE) in the contract's [format]"
+                .into();
+        }
+        for delimiter in [';', '\t', '|', ','] {
+            if delimiter == char::from(self.dialect.delimiter) || !joined.contains(delimiter) {
+                continue;
+            }
+            let split: Vec<&str> = joined.split(delimiter).collect();
+            if self.has_every_column(&split) {
+                return format!(
+                    ". It looks {}-delimited, and matches the contract with \
+                     `delimiter = {:?}` in its [format]",
+                    delimiter.escape_default(),
+                    delimiter.to_string()
+                );
+            }
+        }
+        if joined.contains('\u{FFFD}') {
+            return ". It has bytes that are not UTF-8: declare the file's `encoding` in the \
+                    contract's [format] (`windows-1252` for an Excel export)"
+                .into();
+        }
+        String::new()
+    }
+
+    /// Whether every column of the contract is named in `header`.
+    fn has_every_column(&self, header: &[&str]) -> bool {
+        self.columns.iter().all(|column| {
+            header.iter().any(|name| {
+                let key = header_key(name);
+                header_key(&column.header) == key
+                    || column.aliases.iter().any(|alias| header_key(alias) == key)
+            })
+        })
+    }
+
     pub fn bind_header<'h>(
         &self,
         header: impl IntoIterator<Item = &'h str>,
@@ -488,7 +538,16 @@ impl Contract {
         if !missing.is_empty() {
             return Err(HeaderError::MissingColumns {
                 missing: missing.join(", "),
-                seen: header.join(","),
+                // Control characters (the NULs of UTF-16 read as UTF-8) shown escaped.
+                seen: header
+                    .join(",")
+                    .chars()
+                    .map(|c| match c.is_control() {
+                        true => c.escape_debug().to_string(),
+                        false => c.to_string(),
+                    })
+                    .collect(),
+                hint: self.header_hint(&header),
             });
         }
         Ok(HeaderBinding {
@@ -780,6 +839,51 @@ mod tests {
         assert!(!contract.is_null_token("New York"));
         assert_eq!(contract.rules.len(), 4);
         assert_eq!(contract.max_reject_rate, 0.05);
+    }
+
+    #[test]
+    fn a_header_in_another_dialect_says_what_it_looks_like() {
+        let contract = Contract::default_sales();
+        let hint = |header: &[&str]| {
+            contract
+                .bind_header(header.iter().copied())
+                .unwrap_err()
+                .to_string()
+        };
+        let names = [
+            "SaleID",
+            "ProductID",
+            "ProductName",
+            "Brand",
+            "Category",
+            "RetailerID",
+            "RetailerName",
+            "Channel",
+            "Location",
+            "Quantity",
+            "Price",
+            "Date",
+        ];
+        let semicolons = names.join(";");
+        let error = hint(&[&semicolons]);
+        assert!(error.contains("looks ;-delimited"), "{error}");
+        assert!(error.contains(r#"`delimiter = ";"`"#), "{error}");
+        let tabs = names.join("\t");
+        assert!(
+            hint(&[&tabs]).contains(r#"looks \t-delimited"#),
+            "{}",
+            hint(&[&tabs])
+        );
+        let utf16: Vec<String> = names
+            .iter()
+            .map(|name| name.chars().flat_map(|c| [c, '\0']).collect())
+            .collect();
+        let utf16: Vec<&str> = utf16.iter().map(String::as_str).collect();
+        assert!(hint(&utf16).contains("looks UTF-16"), "{}", hint(&utf16));
+        assert!(hint(&["Sale\u{FFFD}ID", "Price"]).contains("not UTF-8"));
+        // A header that is simply another feed's gets no guess.
+        let other = hint(&["order", "amount"]);
+        assert!(!other.contains("looks"), "{other}");
     }
 
     #[test]

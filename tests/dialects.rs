@@ -296,3 +296,30 @@ fn a_european_export_loads_with_its_decimal_comma_and_day_first_dates() {
         ["price:invalid"]
     );
 }
+
+#[test]
+fn a_file_in_another_dialect_says_how_to_read_it() {
+    let db = TestDb::new("dialect_hint");
+    let dir = tempfile::tempdir().unwrap();
+    let semicolon = feed(
+        dir.path(),
+        "semicolon.csv",
+        &[&HEADER.replace(',', ";"), &ROWS[1].replace(',', ";")],
+        encoding_rs::UTF_8,
+    );
+    let output = db.salesflow_ok(&["ingest", &semicolon], 3);
+    let all = format!("{}{}", stdout(&output), stderr(&output));
+    assert!(
+        all.contains(r#"looks ;-delimited, and matches the contract with `delimiter = ";"`"#),
+        "{all}"
+    );
+    let utf16 = feed(
+        dir.path(),
+        "utf16.csv",
+        &[HEADER, ROWS[1]],
+        encoding_rs::UTF_16LE,
+    );
+    let output = db.salesflow_ok(&["ingest", &utf16], 3);
+    let all = format!("{}{}", stdout(&output), stderr(&output));
+    assert!(all.contains("looks UTF-16"), "{all}");
+}

@@ -302,7 +302,8 @@ impl<'r> Ledger<'r> {
                 &n(counts.duplicate),
                 &n(counts.rejected),
                 &failure.map(|(failure, _)| failure.ledger_code()),
-                &failure.map(|(_, error)| error),
+                // PostgreSQL's text cannot hold a NUL, which a binary file's message may quote.
+                &failure.map(|(_, error)| error.replace('\0', "\\0")),
             ],
         )?;
         Ok(())
