@@ -681,8 +681,8 @@ fn spelled_as(
     write!(written, "{shown}").is_ok() && written == text
 }
 
-struct Amount<'a> {
-    number: Decimal,
+pub(crate) struct Amount<'a> {
+    pub(crate) number: Decimal,
     currency: Option<Cow<'a, str>>,
     thousands_separator: bool,
 }
@@ -691,7 +691,7 @@ struct Amount<'a> {
 /// after it ("100USD", "USD 100") or a symbol in front ("$100"), and optionally with
 /// thousands separators ("1,500.00"), its separators those of `dialect` ("1.500,00" where the
 /// decimal separator is a comma). Anything else is not an amount.
-fn parse_amount<'a>(text: &'a str, dialect: &Dialect) -> Option<Amount<'a>> {
+pub(crate) fn parse_amount<'a>(text: &'a str, dialect: &Dialect) -> Option<Amount<'a>> {
     let mut rest = text;
     let mut currency: Option<Cow<'_, str>> = None;
     for (symbol, code) in [("$", "USD"), ("€", "EUR"), ("£", "GBP")] {

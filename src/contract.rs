@@ -466,7 +466,8 @@ impl Contract {
         let joined = header.join(&char::from(self.dialect.delimiter).to_string());
         if joined.contains('\0') {
             return ". It looks UTF-16 (NUL bytes between the letters): declare \
-                    `encoding = \"UTF-16LE\"` (or UTF-16BE) in the contract's [format]"
+                    `encoding = \"UTF-16LE\"` (or UTF-16BE) in the contract's [format] \
+                    (`salesflow sniff FILE` proposes a whole contract)"
                 .into();
         }
         for delimiter in [';', '\t', '|', ','] {
@@ -477,7 +478,8 @@ impl Contract {
             if self.has_every_column(&split) {
                 return format!(
                     ". It looks {}-delimited, and matches the contract with \
-                     `delimiter = {:?}` in its [format]",
+                     `delimiter = {:?}` in its [format] (`salesflow sniff FILE` proposes a \
+                     whole contract)",
                     delimiter.escape_default(),
                     delimiter.to_string()
                 );
@@ -485,10 +487,23 @@ impl Contract {
         }
         if joined.contains('\u{FFFD}') {
             return ". It has bytes that are not UTF-8: declare the file's `encoding` in the \
-                    contract's [format] (`windows-1252` for an Excel export)"
+                    contract's [format] (`windows-1252` for an Excel export); `salesflow \
+                    sniff FILE` proposes a whole contract"
                 .into();
         }
-        String::new()
+        ". If the file is another vendor's feed, `salesflow sniff FILE` proposes a contract for \
+         it"
+        .into()
+    }
+
+    /// Where `header` names the contract's column for `field` (by its header or an alias).
+    pub(crate) fn header_position(&self, header: &[&str], field: Field) -> Option<usize> {
+        let column = self.column(field);
+        header.iter().position(|name| {
+            let key = header_key(name);
+            header_key(&column.header) == key
+                || column.aliases.iter().any(|alias| header_key(alias) == key)
+        })
     }
 
     /// Whether every column of the contract is named in `header`.
@@ -881,9 +896,10 @@ mod tests {
         let utf16: Vec<&str> = utf16.iter().map(String::as_str).collect();
         assert!(hint(&utf16).contains("looks UTF-16"), "{}", hint(&utf16));
         assert!(hint(&["Sale\u{FFFD}ID", "Price"]).contains("not UTF-8"));
-        // A header that is simply another feed's gets no guess.
+        // A header that is simply another feed's gets no guess, only the way to one.
         let other = hint(&["order", "amount"]);
         assert!(!other.contains("looks"), "{other}");
+        assert!(other.contains("salesflow sniff FILE"), "{other}");
     }
 
     #[test]

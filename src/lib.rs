@@ -3,7 +3,7 @@
 //! The modules follow the data flow: [`read`] frames records from bytes, [`clean`] turns
 //! a record into a typed sale or a reject as the [`contract`] says, [`load`] merges sales
 //! into PostgreSQL, [`report`] counts outcomes; [`ingest`] runs that flow for one file.
-//! [`generate`] makes synthetic feeds. Nothing here prints to the terminal or exits the
+//! [`generate`] makes synthetic feeds; [`sniff`] proposes a contract for a new feed. Nothing here prints to the terminal or exits the
 //! process: that is the binary's job.
 
 pub mod clean;
@@ -13,3 +13,4 @@ pub mod ingest;
 pub mod load;
 pub mod read;
 pub mod report;
+pub mod sniff;

@@ -323,3 +323,56 @@ fn a_file_in_another_dialect_says_how_to_read_it() {
     let all = format!("{}{}", stdout(&output), stderr(&output));
     assert!(all.contains("looks UTF-16"), "{all}");
 }
+
+#[test]
+fn sniff_proposes_a_contract_that_loads_the_file() {
+    let db = TestDb::new("sniff");
+    let dir = tempfile::tempdir().unwrap();
+    let file = feed(
+        dir.path(),
+        "export.csv",
+        &[
+            &HEADER.replace(',', ";"),
+            "1;1;Laptop;BrandA;Electronics;1;TechGear;Online;;1;1.500,00;01.02.2024",
+            "2;2;Café Maker;BrandB;Appliances;2;HomeEssentials;Offline;München;3;99,90;15.02.2024",
+        ],
+        encoding_rs::WINDOWS_1252,
+    );
+    let output = salesflow_command(&["sniff", &file]).output().unwrap();
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    let proposed = stdout(&output);
+    for needle in [
+        r#"encoding = "windows-1252""#,
+        r#"delimiter = ";""#,
+        r#"decimal_separator = ",""#,
+        r#"formats = ["%d.%m.%Y"]"#,
+        "Café",
+    ] {
+        assert!(
+            proposed.contains(needle),
+            "{needle} missing from:\n{proposed}"
+        );
+    }
+    let contract = dir.path().join("export.toml");
+    std::fs::write(&contract, &proposed).unwrap();
+    db.salesflow_ok(
+        &["ingest", &file, "--contract", contract.to_str().unwrap()],
+        0,
+    );
+    assert_eq!(
+        names_and_locations(&db),
+        [
+            ("Laptop".into(), None),
+            ("Café Maker".into(), Some("München".into())),
+        ]
+    );
+    // The reference feed needs no contract of its own, and sniff says so.
+    let output = salesflow_command(&["sniff", &reference_csv()])
+        .output()
+        .unwrap();
+    assert!(
+        stderr(&output).contains("fits the built-in contract as it is"),
+        "{}",
+        stderr(&output)
+    );
+}

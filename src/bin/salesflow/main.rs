@@ -8,6 +8,7 @@ mod gate;
 mod generate;
 mod ingest;
 mod rejects;
+mod sniff;
 mod status;
 
 use std::io::IsTerminal;
@@ -71,6 +72,7 @@ enum Command {
     Accept(accept::Args),
     Gate(gate::GateArgs),
     Publish(gate::PublishArgs),
+    Sniff(sniff::Args),
     ExitCodes(exit::Args),
 }
 
@@ -215,6 +217,7 @@ fn main() -> ExitCode {
         Command::Accept(args) => accept::run(args),
         Command::Gate(args) => gate::run_gate(args),
         Command::Publish(args) => gate::run_publish(args),
+        Command::Sniff(args) => sniff::run(args),
         Command::ExitCodes(args) => exit::run(args),
     };
     ExitCode::from(result.unwrap_or_else(|error| exit::fail(&error)))
