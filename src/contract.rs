@@ -865,20 +865,7 @@ mod tests {
                 .unwrap_err()
                 .to_string()
         };
-        let names = [
-            "SaleID",
-            "ProductID",
-            "ProductName",
-            "Brand",
-            "Category",
-            "RetailerID",
-            "RetailerName",
-            "Channel",
-            "Location",
-            "Quantity",
-            "Price",
-            "Date",
-        ];
+        let names = Field::ALL.map(|field| contract.column(field).header.as_str());
         let semicolons = names.join(";");
         let error = hint(&[&semicolons]);
         assert!(error.contains("looks ;-delimited"), "{error}");

@@ -237,20 +237,28 @@ quote = "'""#,
     }
 }
 
+/// An export as a European spreadsheet writes it (Windows-1252, `;`, decimal commas,
+/// day-first dates): a laptop at 1.500,00, then `rows`.
+fn european_export(dir: &Path, rows: &[&str]) -> String {
+    let header = HEADER.replace(',', ";");
+    let mut lines = vec![
+        header.as_str(),
+        "1;1;Laptop;BrandA;Electronics;1;TechGear;Online;;1;1.500,00;01.02.2024",
+    ];
+    lines.extend_from_slice(rows);
+    feed(dir, "export.csv", &lines, encoding_rs::WINDOWS_1252)
+}
+
 #[test]
 fn a_european_export_loads_with_its_decimal_comma_and_day_first_dates() {
     let db = TestDb::new("european");
     let dir = tempfile::tempdir().unwrap();
-    let file = feed(
+    let file = european_export(
         dir.path(),
-        "export.csv",
         &[
-            &HEADER.replace(',', ";"),
-            "1;1;Laptop;BrandA;Electronics;1;TechGear;Online;;1;1.500,00;01.02.2024",
             "2;2;Kaffeemaschine;BrandB;Appliances;2;HomeEssentials;Offline;München;3;\"99,90\";15.02.2024",
             "3;2;Kaffeemaschine;BrandB;Appliances;2;HomeEssentials;Offline;München;1;99.90;16.02.2024",
         ],
-        encoding_rs::WINDOWS_1252,
     );
     let text = salesflow::contract::DEFAULT_CONTRACT
         .replacen(
@@ -328,15 +336,9 @@ fn a_file_in_another_dialect_says_how_to_read_it() {
 fn sniff_proposes_a_contract_that_loads_the_file() {
     let db = TestDb::new("sniff");
     let dir = tempfile::tempdir().unwrap();
-    let file = feed(
+    let file = european_export(
         dir.path(),
-        "export.csv",
-        &[
-            &HEADER.replace(',', ";"),
-            "1;1;Laptop;BrandA;Electronics;1;TechGear;Online;;1;1.500,00;01.02.2024",
-            "2;2;Café Maker;BrandB;Appliances;2;HomeEssentials;Offline;München;3;99,90;15.02.2024",
-        ],
-        encoding_rs::WINDOWS_1252,
+        &["2;2;Café Maker;BrandB;Appliances;2;HomeEssentials;Offline;München;3;99,90;15.02.2024"],
     );
     let output = salesflow_command(&["sniff", &file]).output().unwrap();
     assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
