@@ -11,7 +11,6 @@ select
     rows_unchanged,
     rows_duplicate,
     rows_rejected,
-    case when rows_read > 0 then rows_rejected::numeric / rows_read end as reject_rate,
     started_at,
     finished_at,
     finished_at - started_at as duration,

@@ -1,4 +1,4 @@
-{#- The raw layer keeps the loader's contract (contracts/, DESIGN "Data quality policy"), checked
+{#- The raw layer keeps the loader's contract (contracts/sales.toml), checked
     in one pass over the rows of the latest succeeded load (every row with var
     test_scope=all): a sale id and date, quantity > 0, price (the line amount) >= 0, channel
     Online or Offline, lineage to a succeeded load of the ledger. Returns the offending rows
