@@ -117,37 +117,45 @@ def redact(url: str) -> str:
     return url
 
 
+# The libpq variables a URL sets, in the order `pg_variables` gives them.
+PG_VARIABLES = ("PGHOST", "PGPORT", "PGUSER", "PGPASSWORD", "PGDATABASE", *PG_SSL_ENV.values())
+
+
+def pg_variables(url: str) -> dict[str, str]:
+    """The libpq variables (PGHOST ... PGSSLKEY) that a postgresql:// URL sets: user and
+    password percent-decoded, parameters from its query where the URL's parts leave them
+    open. Variables the URL does not set are left out. The one conversion of the project:
+    the DAG's children and scripts/dbt both use it (standard library only)."""
+    from urllib.parse import parse_qs, unquote, urlsplit
+
+    parts = urlsplit(url)
+    query = {k: v[-1] for k, v in parse_qs(parts.query).items()}
+    found = {
+        "PGHOST": parts.hostname or query.get("host", ""),
+        "PGPORT": str(parts.port or query.get("port", "") or ""),
+        "PGUSER": unquote(parts.username or "") or query.get("user", ""),
+        "PGPASSWORD": unquote(parts.password or "") or query.get("password", ""),
+        "PGDATABASE": unquote(parts.path.strip("/")) or query.get("dbname", ""),
+        **{variable: query.get(param, "") for param, variable in PG_SSL_ENV.items()},
+    }
+    return {name: value for name, value in found.items() if value}
+
+
 def child_env(url: str) -> dict[str, str]:
     """Child environment carrying the connection: DATABASE_URL without the password, which
     goes in PGPASSWORD, plus the PG* variables (a plain dbt profile reads PGHOST, ...; the
     salesflow binary and scripts/dbt read DATABASE_URL and PGPASSWORD). Environment
     variables, unlike arguments, are not visible to other users."""
-    from urllib.parse import parse_qs, unquote, urlsplit
+    from urllib.parse import urlsplit
 
-    env = dict(os.environ)
-    for key in ("PGHOST", "PGPORT", "PGUSER", "PGPASSWORD", "PGDATABASE", *PG_SSL_ENV.values()):
-        env.pop(key, None)
+    env = {key: value for key, value in os.environ.items() if key not in PG_VARIABLES}
     parts = urlsplit(url)
     env["DATABASE_URL"] = url
     if parts.password is not None:
         userinfo, _, hostport = parts.netloc.rpartition("@")
         netloc = userinfo.partition(":")[0] + "@" + hostport
         env["DATABASE_URL"] = parts._replace(netloc=netloc).geturl()
-    query = {k: v[-1] for k, v in parse_qs(parts.query).items()}
-    host = parts.hostname or query.get("host")
-    if host:
-        env["PGHOST"] = host
-    if parts.port:
-        env["PGPORT"] = str(parts.port)
-    if parts.username:
-        env["PGUSER"] = unquote(parts.username)
-    if parts.password:
-        env["PGPASSWORD"] = unquote(parts.password)
-    if parts.path.strip("/"):
-        env["PGDATABASE"] = unquote(parts.path.strip("/"))
-    for param, variable in PG_SSL_ENV.items():
-        if param in query:
-            env[variable] = query[param]
+    env.update(pg_variables(url))
     env.setdefault("DBT_SEND_ANONYMOUS_USAGE_STATS", "false")
     env["DBT_USE_COLORS"] = "false"  # a task log is no terminal
     return env
