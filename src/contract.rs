@@ -393,6 +393,14 @@ pub struct Column {
     pub date_patterns: Vec<Vec<chrono::format::Item<'static>>>,
 }
 
+impl Column {
+    /// Whether a header field with this key (`header_key`) names the column, by its header or
+    /// an alias.
+    fn is_named(&self, key: &str) -> bool {
+        header_key(&self.header) == key || self.aliases.iter().any(|alias| header_key(alias) == key)
+    }
+}
+
 /// A rule on one field's typed value.
 #[derive(Debug, Clone)]
 pub struct Rule {
@@ -499,22 +507,16 @@ impl Contract {
     /// Where `header` names the contract's column for `field` (by its header or an alias).
     pub(crate) fn header_position(&self, header: &[&str], field: Field) -> Option<usize> {
         let column = self.column(field);
-        header.iter().position(|name| {
-            let key = header_key(name);
-            header_key(&column.header) == key
-                || column.aliases.iter().any(|alias| header_key(alias) == key)
-        })
+        header
+            .iter()
+            .position(|name| column.is_named(&header_key(name)))
     }
 
     /// Whether every column of the contract is named in `header`.
     fn has_every_column(&self, header: &[&str]) -> bool {
-        self.columns.iter().all(|column| {
-            header.iter().any(|name| {
-                let key = header_key(name);
-                header_key(&column.header) == key
-                    || column.aliases.iter().any(|alias| header_key(alias) == key)
-            })
-        })
+        Field::ALL
+            .into_iter()
+            .all(|field| self.header_position(header, field).is_some())
     }
 
     pub fn bind_header<'h>(
@@ -528,10 +530,7 @@ impl Contract {
         let mut positions: [Option<usize>; 12] = [None; 12];
         for (position, name) in header.iter().enumerate() {
             let key = header_key(name);
-            let Some(column) = self.columns.iter().find(|column| {
-                header_key(&column.header) == key
-                    || column.aliases.iter().any(|alias| header_key(alias) == key)
-            }) else {
+            let Some(column) = self.columns.iter().find(|column| column.is_named(&key)) else {
                 continue;
             };
             let slot = &mut positions[column.field.index()];
