@@ -259,12 +259,14 @@ impl<'r> Ledger<'r> {
         counts: &Counts,
         header: &[String],
     ) -> Result<(), postgres::Error> {
-        Self::update(transaction, load_id, "succeeded", Some(counts), None)?;
-        transaction.execute(
-            "update salesflow.loads set header = $2 where load_id = $1",
-            &[&load_id, &header],
-        )?;
-        Ok(())
+        Self::update(
+            transaction,
+            load_id,
+            "succeeded",
+            Some(counts),
+            None,
+            Some(header),
+        )
     }
 
     pub(super) fn fail(
@@ -274,7 +276,14 @@ impl<'r> Ledger<'r> {
         counts: Option<&Counts>,
         error: &str,
     ) -> Result<(), postgres::Error> {
-        Self::update(client, load_id, "failed", counts, Some((failure, error)))
+        Self::update(
+            client,
+            load_id,
+            "failed",
+            counts,
+            Some((failure, error)),
+            None,
+        )
     }
 
     fn update(
@@ -283,6 +292,7 @@ impl<'r> Ledger<'r> {
         status: &str,
         counts: Option<&Counts>,
         failure: Option<(Failure, &str)>,
+        header: Option<&[String]>,
     ) -> Result<(), postgres::Error> {
         let counts = counts.cloned().unwrap_or_default();
         let n = |value: u64| value as i64;
@@ -290,7 +300,8 @@ impl<'r> Ledger<'r> {
             "update salesflow.loads
              set status = $2, rows_read = $3, rows_loaded = $4, rows_updated = $5,
                  rows_unchanged = $6, rows_duplicate = $7, rows_rejected = $8,
-                 finished_at = clock_timestamp(), failure = $9, error = $10
+                 finished_at = clock_timestamp(), failure = $9, error = $10,
+                 header = coalesce($11, header)
              where load_id = $1",
             &[
                 &load_id,
@@ -304,6 +315,7 @@ impl<'r> Ledger<'r> {
                 &failure.map(|(failure, _)| failure.ledger_code()),
                 // PostgreSQL's text cannot hold a NUL, which a binary file's message may quote.
                 &failure.map(|(_, error)| error.replace('\0', "\\0")),
+                &header,
             ],
         )?;
         Ok(())
