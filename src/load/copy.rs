@@ -1,7 +1,7 @@
 //! Rows for `COPY ... FROM STDIN` in PostgreSQL's text format.
 //!
 //! Text format, not binary: on this kind of machine binary COPY was measured at 0.95x
-//! the time of text for this feed (issue #2's figures), a small gain next to the merge
+//! the time of text for this feed when the format was chosen, a small gain next to the merge
 //! and index work, while text rows are cheaper to produce and readable when debugging.
 //! Salesflow itself has not re-measured binary; see README, "Performance".
 
