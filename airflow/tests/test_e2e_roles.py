@@ -25,20 +25,10 @@ from urllib.parse import parse_qs, quote, urlencode, urlsplit
 import psycopg
 import pytest
 from psycopg import sql
-from test_e2e import REFERENCE, asset_events, binary, run_dag, tail, warehouse  # noqa: F401
+from test_e2e import REFERENCE, TASKS, asset_events, binary, run_dag, tail, warehouse  # noqa: F401
 
 pytestmark = pytest.mark.skipif(
     os.environ.get("SALESFLOW_SKIP_E2E") == "1", reason="SALESFLOW_SKIP_E2E=1"
-)
-
-TASKS = (
-    "discover_files",
-    "ingest",
-    "dbt_staging",
-    "dbt_dimensions",
-    "dbt_facts_marts",
-    "quality_gate",
-    "publish_marts",
 )
 
 
