@@ -34,6 +34,8 @@ pub enum InputError {
 
 #[derive(Debug, Clone, Default)]
 pub struct IngestOptions {
+    /// The feed the files come from (`salesflow.loads.feed`), when one is named.
+    pub feed: Option<String>,
     pub force: bool,
     pub dry_run: bool,
     pub max_reject_rate: Option<f64>,
@@ -262,6 +264,7 @@ pub fn ingest_file(
         .to_string();
     let request = LoadRequest {
         source_path: &source_path,
+        feed: options.feed.as_deref(),
         contract,
         sha256: &digest.sha256,
         bytes: digest.bytes,

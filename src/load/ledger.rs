@@ -36,7 +36,8 @@ impl Warehouse {
                             extract(epoch from coalesce(finished_at, clock_timestamp())
                                 - started_at)::float8 as seconds,
                             error, failure, {file_modified_at} as file_modified_at,
-                            contract_sha256, c.name as contract_name, header, {acceptance}
+                            feed, contract_sha256, c.name as contract_name, header,
+                            {acceptance}
                      from salesflow.loads l
                      left join salesflow.contracts c on c.sha256 = l.contract_sha256
                      -- the standing acceptance, else the last one revoked
@@ -71,6 +72,7 @@ impl Warehouse {
                 failure: row.get("failure"),
                 file_modified_at: row.get("file_modified_at"),
                 acceptance: LoadAcceptance::from_row(row),
+                feed: row.get("feed"),
                 contract_sha256: row.get("contract_sha256"),
                 contract_name: row.get("contract_name"),
                 header: row.get("header"),
@@ -107,7 +109,7 @@ pub(super) enum Failure {
 }
 
 impl Failure {
-    fn ledger_code(self) -> &'static str {
+    pub(super) fn ledger_code(self) -> &'static str {
         match self {
             Failure::InvalidFile => "invalid_file",
             Failure::RejectRateExceeded => "reject_rate_exceeded",
@@ -170,6 +172,8 @@ pub struct LedgerRow {
     /// Set when an operator accepted the load at the quality gate (`salesflow accept`): the
     /// standing acceptance, else the last one revoked.
     pub acceptance: Option<LoadAcceptance>,
+    /// The feed the file came from (`ingest --feed`), when one was named.
+    pub feed: Option<String>,
     /// The SHA-256 of the contract that judged the load (`salesflow.contracts`; None for
     /// loads before schema version 10).
     pub contract_sha256: Option<String>,
@@ -236,8 +240,8 @@ impl<'r> Ledger<'r> {
             .query_one(
                 "insert into salesflow.loads
                    (source_path, file_sha256, file_bytes, file_modified_at, status, finished_at,
-                    contract_sha256)
-                 values ($1, $2, $3, $4, $5, case when $6 then clock_timestamp() end, $7)
+                    contract_sha256, feed)
+                 values ($1, $2, $3, $4, $5, case when $6 then clock_timestamp() end, $7, $8)
                  returning load_id",
                 &[
                     &self.request.source_path,
@@ -247,6 +251,7 @@ impl<'r> Ledger<'r> {
                     &status,
                     &finished.is_some(),
                     &contract.sha256,
+                    &self.request.feed,
                 ],
             )?
             .get(0))

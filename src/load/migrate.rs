@@ -67,6 +67,7 @@ const MIGRATIONS: &[(i32, &str, &str)] = &[
         "contract versions",
         include_str!("../../migrations/0010_contract_versions.sql"),
     ),
+    (11, "feeds", include_str!("../../migrations/0011_feeds.sql")),
 ];
 
 /// The migration that creates the group roles and hands them the schemas.

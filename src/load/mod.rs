@@ -14,6 +14,7 @@
 
 mod connection;
 mod copy;
+mod discover;
 mod error;
 mod gate;
 mod ledger;
@@ -31,6 +32,7 @@ use postgres::Client;
 
 pub use connection::{ConnectionSettings, SslMode, connection_config, url_has_password};
 pub use copy::{RowKind, RowWriter};
+pub use discover::{ContentVerdict, FailedLoad, SeenFile, micros_since_epoch};
 pub use error::LoadError;
 use error::describe_error;
 pub use gate::{GateVerdict, JudgedLoad, Publication, PublishOutcome, Verdict};
@@ -61,6 +63,8 @@ pub struct Streamed {
 #[derive(Debug, Clone)]
 pub struct LoadRequest<'a> {
     pub source_path: &'a str,
+    /// The feed the file came from (`salesflow.loads.feed`).
+    pub feed: Option<&'a str>,
     /// The contract that judges the file's rows (`salesflow.loads.contract_sha256`).
     pub contract: &'a crate::contract::Contract,
     pub sha256: &'a str,

@@ -77,7 +77,8 @@ pub fn expand_paths(arguments: &[String]) -> Result<Vec<PathBuf>, ReadError> {
     Ok(files)
 }
 
-fn is_csv_name(path: &Path) -> bool {
+/// Whether a file name says it is a sales file: `*.csv` or `*.csv.gz`, in any case.
+pub fn is_csv_name(path: &Path) -> bool {
     let name = path
         .file_name()
         .map(|name| name.to_string_lossy().to_ascii_lowercase())

@@ -7,5 +7,5 @@
 mod files;
 mod frame;
 
-pub use files::{FileDigest, ReadError, Source, digest_file, expand_paths, open};
+pub use files::{FileDigest, ReadError, Source, digest_file, expand_paths, is_csv_name, open};
 pub use frame::{Header, Item, Record, RecordReader};

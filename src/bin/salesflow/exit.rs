@@ -4,6 +4,7 @@
 //! say what this table says.
 
 use salesflow::contract::ContractError;
+use salesflow::discover::DiscoverError;
 use salesflow::load::LoadError;
 use salesflow::read::ReadError;
 
@@ -47,21 +48,33 @@ pub const TABLE: [(u8, &str, &str); 5] = [
 pub fn fail(error: &anyhow::Error) -> u8 {
     tracing::error!("{error:#}");
     if let Some(load_error) = error.downcast_ref::<LoadError>() {
-        if load_error.is_unreachable() {
-            return DATABASE_UNREACHABLE;
-        }
-        if load_error.is_configuration()
-            || matches!(
-                load_error,
-                LoadError::NotAcceptable { .. }
-                    | LoadError::NotRevocable { .. }
-                    | LoadError::NoSuchLoad { .. }
-            )
-        {
-            return USAGE;
-        }
+        return load_error_code(load_error);
+    }
+    if let Some(discover_error) = error.downcast_ref::<DiscoverError>() {
+        return match discover_error {
+            DiscoverError::Load(load_error) => load_error_code(load_error),
+            DiscoverError::NoLandingDirectory(_) => USAGE,
+            DiscoverError::Io { .. } => FAILURE,
+        };
     }
     if error.is::<ReadError>() || error.is::<ContractError>() {
+        return USAGE;
+    }
+    FAILURE
+}
+
+fn load_error_code(error: &LoadError) -> u8 {
+    if error.is_unreachable() {
+        return DATABASE_UNREACHABLE;
+    }
+    if error.is_configuration()
+        || matches!(
+            error,
+            LoadError::NotAcceptable { .. }
+                | LoadError::NotRevocable { .. }
+                | LoadError::NoSuchLoad { .. }
+        )
+    {
         return USAGE;
     }
     FAILURE

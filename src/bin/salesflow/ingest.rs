@@ -21,6 +21,10 @@ pub struct Args {
     database: DatabaseArgs,
     #[command(flatten)]
     contract: ContractArgs,
+    /// The feed the files come from (e.g. the vendor), kept in the ledger with each load and
+    /// shown by `salesflow status`. The Airflow DAG names a feed after its landing folder.
+    #[arg(long, value_name = "NAME")]
+    feed: Option<String>,
     /// Load files even if the same bytes were loaded before.
     #[arg(long)]
     force: bool,
@@ -53,6 +57,7 @@ pub fn run(args: Args) -> anyhow::Result<u8> {
         "ingesting"
     );
     let options = IngestOptions {
+        feed: args.feed,
         force: args.force,
         dry_run: args.dry_run,
         max_reject_rate: args.max_reject_rate,

@@ -3,6 +3,7 @@
 
 mod accept;
 mod check;
+mod discover;
 mod exit;
 mod gate;
 mod generate;
@@ -73,6 +74,7 @@ enum Command {
     Gate(gate::GateArgs),
     Publish(gate::PublishArgs),
     Sniff(sniff::Args),
+    Discover(discover::Args),
     ExitCodes(exit::Args),
 }
 
@@ -218,6 +220,7 @@ fn main() -> ExitCode {
         Command::Gate(args) => gate::run_gate(args),
         Command::Publish(args) => gate::run_publish(args),
         Command::Sniff(args) => sniff::run(args),
+        Command::Discover(args) => discover::run(args),
         Command::ExitCodes(args) => exit::run(args),
     };
     ExitCode::from(result.unwrap_or_else(|error| exit::fail(&error)))

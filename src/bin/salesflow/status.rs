@@ -4,10 +4,11 @@ use salesflow::report::Counts;
 
 use crate::{DatabaseArgs, exit};
 
-/// Show recent loads from the ledger (salesflow.loads), newest first, with the contract that
-/// judged each (the first 8 digits of its SHA-256; --json: the whole hash, the contract's name
-/// and the file's header), their errors and acceptances (`salesflow accept`; a revoked one is shown with its revocation, unless
-/// the load was accepted again). Loads whose process died are marked failed first.
+/// Show recent loads from the ledger (salesflow.loads), newest first, with the feed each came
+/// from (`ingest --feed`) and the contract that judged it (the first 8 digits of its SHA-256;
+/// --json: the whole hash, the contract's name and the file's header), their errors and
+/// acceptances (`salesflow accept`; a revoked one is shown with its revocation, unless the
+/// load was accepted again). Loads whose process died are marked failed first.
 #[derive(clap::Args)]
 pub struct Args {
     #[command(flatten)]
@@ -66,6 +67,7 @@ pub fn run(args: Args) -> anyhow::Result<u8> {
             "unchanged",
             "duplicate",
             "rejected",
+            "feed",
             "contract",
             "file",
         ])
@@ -96,6 +98,7 @@ pub fn run(args: Args) -> anyhow::Result<u8> {
                 unchanged,
                 duplicate,
                 rejected,
+                load.feed.as_deref().unwrap_or("-"),
                 &short_hash(load.contract_sha256.as_deref()),
                 &load.source_path,
             ])
@@ -129,7 +132,7 @@ fn short_hash(sha256: Option<&str>) -> String {
     sha256.map_or("-".into(), |sha256| sha256.chars().take(8).collect())
 }
 
-fn line(cells: [&str; 12]) -> String {
+fn line(cells: [&str; 13]) -> String {
     let [
         load,
         status,
@@ -141,11 +144,12 @@ fn line(cells: [&str; 12]) -> String {
         unchanged,
         duplicate,
         rejected,
+        feed,
         contract,
         file,
     ] = cells;
     format!(
         "{load:>6}  {status:<10}  {started:<20}  {seconds:>8}  {read:>9}  {loaded:>8}  \
-         {updated:>8}  {unchanged:>9}  {duplicate:>9}  {rejected:>8}  {contract:<8}  {file}"
+         {updated:>8}  {unchanged:>9}  {duplicate:>9}  {rejected:>8}  {feed:<10}  {contract:<8}  {file}"
     )
 }
