@@ -3,6 +3,7 @@
 //! The modules follow the data flow: [`read`] frames records from bytes, [`clean`] turns
 //! a record into a typed sale or a reject as the [`contract`] says, [`load`] merges sales
 //! into PostgreSQL, [`report`] counts outcomes; [`ingest`] runs that flow for one file.
+//! [`replay`] judges quarantined rows again under another contract.
 //! [`discover`] finds the new files of a landing directory and their feeds' contracts.
 //! [`generate`] makes synthetic feeds; [`sniff`] proposes a contract for a new feed. Nothing
 //! here prints to the terminal or exits the process: that is the binary's job.
@@ -14,5 +15,6 @@ pub mod generate;
 pub mod ingest;
 pub mod load;
 pub mod read;
+pub mod replay;
 pub mod report;
 pub mod sniff;

@@ -29,12 +29,21 @@ pub struct Counts {
     pub duplicate: u64,
     /// Quarantined in raw.sales_rejects.
     pub rejected: u64,
+    /// Replays only (`salesflow replay`): rows that now pass but lose to a later file's word
+    /// on the same sale. Always 0 for a file's load.
+    pub superseded: u64,
 }
 
 impl Counts {
     /// True when the outcomes add up to the rows read.
     pub fn is_balanced(&self) -> bool {
-        self.read == self.loaded + self.updated + self.unchanged + self.duplicate + self.rejected
+        self.read
+            == self.loaded
+                + self.updated
+                + self.unchanged
+                + self.duplicate
+                + self.superseded
+                + self.rejected
     }
 
     pub fn reject_rate(&self) -> f64 {
@@ -122,6 +131,7 @@ pub fn totals(files: &[FileReport]) -> Counts {
         sum.unchanged += file.counts.unchanged;
         sum.duplicate += file.counts.duplicate;
         sum.rejected += file.counts.rejected;
+        sum.superseded += file.counts.superseded;
         sum
     })
 }
@@ -290,6 +300,7 @@ mod tests {
             unchanged: 1,
             duplicate: 1,
             rejected: 1,
+            superseded: 0,
         }
     }
 

@@ -51,6 +51,10 @@ pub enum LoadError {
     /// A command named a load that the ledger does not have.
     #[error("load {load_id}: the ledger has no such load")]
     NoSuchLoad { load_id: i64 },
+    /// `replay` named a load whose quarantine cannot be judged again (not succeeded, no
+    /// header recorded, or a header the contract cannot read).
+    #[error("load {load_id} cannot be replayed: {why}")]
+    NotReplayable { load_id: i64, why: String },
     /// `accept --revoke` named a load whose acceptance cannot be revoked.
     #[error("the acceptance of load {load_id} cannot be revoked: {why}")]
     NotRevocable { load_id: i64, why: String },

@@ -32,7 +32,8 @@ impl Warehouse {
                 &format!(
                     "select l.load_id, source_path, file_sha256, file_bytes, status, rows_read,
                             rows_loaded, rows_updated, rows_unchanged, rows_duplicate,
-                            rows_rejected, {started_at} as started_at,
+                            rows_rejected, rows_superseded, kind, replays,
+                            {started_at} as started_at,
                             extract(epoch from coalesce(finished_at, clock_timestamp())
                                 - started_at)::float8 as seconds,
                             error, failure, {file_modified_at} as file_modified_at,
@@ -76,13 +77,15 @@ impl Warehouse {
                 contract_sha256: row.get("contract_sha256"),
                 contract_name: row.get("contract_name"),
                 header: row.get("header"),
+                kind: row.get("kind"),
+                replays: row.get("replays"),
             })
             .collect())
     }
 }
 
 impl Counts {
-    /// The six counts of a `salesflow.loads` row (`rows_read` ... `rows_rejected`).
+    /// The counts of a `salesflow.loads` row (`rows_read` ... `rows_superseded`).
     fn from_ledger_row(row: &postgres::Row) -> Counts {
         let count = |column| row.get::<_, i64>(column) as u64;
         Counts {
@@ -92,6 +95,7 @@ impl Counts {
             unchanged: count("rows_unchanged"),
             duplicate: count("rows_duplicate"),
             rejected: count("rows_rejected"),
+            superseded: count("rows_superseded"),
         }
     }
 }
@@ -181,6 +185,10 @@ pub struct LedgerRow {
     pub contract_name: Option<String>,
     /// The fields of the file's header line (succeeded loads from schema version 10 on).
     pub header: Option<Vec<String>>,
+    /// `file` (`salesflow ingest`) or `replay` (`salesflow replay`).
+    pub kind: String,
+    /// The loads whose quarantined rows a replay judged again (None for a file's load).
+    pub replays: Option<Vec<i64>>,
 }
 
 /// A timestamptz column as ISO 8601 text in UTC, e.g. `2026-11-26T08:00:31Z` (the logs'

@@ -42,14 +42,14 @@ fn create_reject_stage() -> String {
 }
 
 /// The columns of `raw.sales`, landing tables and `incoming`, in one order.
-const SALES_COLUMNS: &str = "sale_id, product_id, product_name, brand, category, retailer_id, \
+pub(super) const SALES_COLUMNS: &str = "sale_id, product_id, product_name, brand, category, retailer_id, \
      retailer_name, channel, location, quantity, price, currency, sale_date, dq_flags, \
      load_id, source_line, row_hash, loaded_at";
 
 /// The columns of `raw.sales_rejects` that keep a reject's fields (migrations 0002 and
 /// 0003): the reject stage's columns of the same names, NULL where a field was missing or
 /// invalid.
-const REJECT_FIELD_COLUMNS: &str = "sale_id, product_id, product_name, brand, category, \
+pub(super) const REJECT_FIELD_COLUMNS: &str = "sale_id, product_id, product_name, brand, category, \
      retailer_id, retailer_name, channel, location, quantity, price, currency, sale_date";
 
 /// Rejects wait in memory until they fill this many bytes, then go to the reject stage
@@ -471,6 +471,7 @@ fn classify(
         unchanged: row.get::<_, i64>("same") as u64,
         duplicate: valid - distinct,
         rejected: streamed.rows_rejected,
+        superseded: 0,
     })
 }
 
@@ -493,9 +494,22 @@ fn merge_rows(
         step.run(
             "updating sale keys",
             "update raw.sale_keys k
-             set sale_date = i.sale_date, row_hash = i.row_hash, load_id = i.load_id
+             set sale_date = i.sale_date, row_hash = i.row_hash, load_id = i.load_id,
+                 origin_load_id = null, origin_line = null
              from incoming i
              where k.sale_id = i.sale_id and i.old_row_hash <> i.row_hash",
+            &[],
+        )?;
+    }
+    if counts.unchanged > 0 {
+        // The file's word on these sales is the stored one: it is now the newest word, which
+        // a replay of an older load must not replace (see `replay`).
+        step.run(
+            "recording the newest word on unchanged sales",
+            "update raw.sale_keys k
+             set origin_load_id = i.load_id, origin_line = i.source_line
+             from incoming i
+             where k.sale_id = i.sale_id and i.old_row_hash = i.row_hash",
             &[],
         )?;
     }
@@ -682,11 +696,11 @@ fn vacuum_new_tables(client: &mut Client, tables: &[String]) {
 }
 
 /// `raw.sales_2024_02` for February 2024.
-fn partition_name(month: NaiveDate) -> String {
+pub(super) fn partition_name(month: NaiveDate) -> String {
     format!("raw.sales_{:04}_{:02}", month.year(), month.month())
 }
 
-fn next_month(month: NaiveDate) -> NaiveDate {
+pub(super) fn next_month(month: NaiveDate) -> NaiveDate {
     month
         .checked_add_months(chrono::Months::new(1))
         .expect("dates are bounded by the contract")

@@ -68,6 +68,11 @@ const MIGRATIONS: &[(i32, &str, &str)] = &[
         include_str!("../../migrations/0010_contract_versions.sql"),
     ),
     (11, "feeds", include_str!("../../migrations/0011_feeds.sql")),
+    (
+        12,
+        "replays",
+        include_str!("../../migrations/0012_replay.sql"),
+    ),
 ];
 
 /// The migration that creates the group roles and hands them the schemas.

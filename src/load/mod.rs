@@ -10,7 +10,8 @@
 //! This module knows nothing of CSV syntax: it receives typed sales and rejects. Its parts:
 //! `connection` (libpq settings and TLS), `error`, `migrate` (versioned schema and roles),
 //! `ledger` (`salesflow.loads`), `review` (acceptances at the quality gate), `rejects` (the
-//! quarantine read back), `lock`, `copy` (COPY encoding) and `merge`; here, a file's load.
+//! quarantine read back), `replay` (the quarantine judged again), `lock`, `copy` (COPY
+//! encoding) and `merge`; here, a file's load.
 
 mod connection;
 mod copy;
@@ -22,6 +23,7 @@ mod lock;
 mod merge;
 mod migrate;
 mod rejects;
+mod replay;
 mod review;
 
 use std::fmt;
@@ -40,6 +42,7 @@ pub use ledger::LedgerRow;
 use ledger::{Failure, Ledger, mark_abandoned};
 pub use migrate::{LOADER_ROLE, READER_ROLE, TRANSFORMER_ROLE};
 pub use rejects::{LoadRejects, ReasonCount, RejectedRow};
+pub use replay::{Rejudge, ReplayOutcome, ReplayRequest};
 pub use review::{Acceptance, AcceptanceRevocation, LoadAcceptance, ReviewedLoad, Revocation};
 
 use crate::report::Counts;

@@ -11,6 +11,8 @@ select
     rows_unchanged,
     rows_duplicate,
     rows_rejected,
+    rows_superseded,
+    kind,
     started_at,
     finished_at,
     finished_at - started_at as duration,

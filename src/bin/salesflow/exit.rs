@@ -73,6 +73,7 @@ fn load_error_code(error: &LoadError) -> u8 {
             LoadError::NotAcceptable { .. }
                 | LoadError::NotRevocable { .. }
                 | LoadError::NoSuchLoad { .. }
+                | LoadError::NotReplayable { .. }
         )
     {
         return USAGE;

@@ -9,6 +9,7 @@ mod gate;
 mod generate;
 mod ingest;
 mod rejects;
+mod replay;
 mod sniff;
 mod status;
 
@@ -70,6 +71,7 @@ enum Command {
     Generate(generate::Args),
     Status(status::Args),
     Rejects(rejects::Args),
+    Replay(replay::Args),
     Accept(accept::Args),
     Gate(gate::GateArgs),
     Publish(gate::PublishArgs),
@@ -216,6 +218,7 @@ fn main() -> ExitCode {
         Command::Generate(args) => generate::run(args),
         Command::Status(args) => status::run(args),
         Command::Rejects(args) => rejects::run(args),
+        Command::Replay(args) => replay::run(args),
         Command::Accept(args) => accept::run(args),
         Command::Gate(args) => gate::run_gate(args),
         Command::Publish(args) => gate::run_publish(args),

@@ -80,6 +80,7 @@ pub fn run(args: Args) -> anyhow::Result<u8> {
             unchanged,
             duplicate,
             rejected,
+            superseded,
         } = load.counts;
         let numbers =
             [read, loaded, updated, unchanged, duplicate, rejected].map(|n| n.to_string());
@@ -103,6 +104,14 @@ pub fn run(args: Args) -> anyhow::Result<u8> {
                 &load.source_path,
             ])
         );
+        if let Some(replays) = &load.replays {
+            let loads: Vec<String> = replays.iter().map(ToString::to_string).collect();
+            println!(
+                "{:>6}  replay of load(s) {}: {superseded} superseded by later files",
+                "",
+                loads.join(", ")
+            );
+        }
         match (&load.error, &load.failure) {
             (Some(error), Some(failure)) => println!("{:>6}  error ({failure}): {error}", ""),
             (Some(error), None) => println!("{:>6}  error: {error}", ""),
