@@ -357,15 +357,47 @@ fn sniff_proposes_a_contract_that_loads_the_file() {
     }
     let contract = dir.path().join("export.toml");
     std::fs::write(&contract, &proposed).unwrap();
+    let contract = contract.to_str().unwrap();
+    // Every row is valid under the proposed contract, before and after loading.
+    let checked = tempfile::NamedTempFile::new().unwrap();
+    let checked_path = checked.path().to_str().unwrap();
     db.salesflow_ok(
-        &["ingest", &file, "--contract", contract.to_str().unwrap()],
+        &[
+            "check",
+            &file,
+            "--contract",
+            contract,
+            "--report-json",
+            checked_path,
+        ],
         0,
     );
+    let report = json_report(checked.path());
+    assert_eq!(report_counts(&report["files"][0])[0], 2);
+    assert_eq!(report["files"][0]["counts"]["rejected"], 0);
+    db.salesflow_ok(&["ingest", &file, "--contract", contract], 0);
     assert_eq!(
         names_and_locations(&db),
         [
             ("Laptop".into(), None),
             ("Café Maker".into(), Some("München".into())),
+        ]
+    );
+    let values: Vec<(String, String)> = db
+        .client()
+        .query(
+            "select price::text, sale_date::text from raw.sales order by sale_id",
+            &[],
+        )
+        .unwrap()
+        .iter()
+        .map(|row| (row.get(0), row.get(1)))
+        .collect();
+    assert_eq!(
+        values,
+        [
+            ("1500.00".into(), "2024-02-01".into()),
+            ("99.90".into(), "2024-02-15".into()),
         ]
     );
     // The reference feed needs no contract of its own, and sniff says so.
