@@ -114,11 +114,18 @@ fn sniff_encoding(bytes: &[u8]) -> Decision<&'static Encoding> {
     let (text, _, _) = guess.decode(bytes);
     let non_ascii: Vec<char> = text.chars().filter(|c| !c.is_ascii()).collect();
     let letters = non_ascii.iter().filter(|c| c.is_alphabetic()).count();
-    let words: Vec<&str> = text
+    let mut words: Vec<&str> = Vec::new();
+    for word in text
         .split(|c: char| !c.is_alphanumeric())
         .filter(|word| !word.is_ascii())
-        .take(4)
-        .collect();
+    {
+        if !words.contains(&word) {
+            words.push(word);
+        }
+        if words.len() == 4 {
+            break;
+        }
+    }
     Decision {
         value: Some(guess),
         evidence: format!(
