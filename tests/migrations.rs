@@ -43,7 +43,9 @@ fn a_schema_version_1_database_is_migrated_on_the_next_ingest() {
             (7, "load failure class".into()),
             (8, "acceptance revocations".into()),
             (9, "least-privilege roles".into()),
-            (10, "contract versions".into())
+            (10, "contract versions".into()),
+            (11, "feeds".into()),
+            (12, "replays".into())
         ]
     );
     // The old reject is kept, with NULL fields; the new load's reject has its fields.
@@ -73,7 +75,7 @@ fn a_schema_version_1_database_is_migrated_on_the_next_ingest() {
     db.salesflow_ok(&["status"], 0);
     assert_eq!(
         db.count("select count(*) from salesflow.schema_migrations"),
-        10
+        12
     );
 }
 
