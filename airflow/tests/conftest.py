@@ -32,8 +32,10 @@ for _conn in ("WAREHOUSE", "LOADER", "TRANSFORMER"):
     os.environ.pop(f"AIRFLOW_CONN_SALESFLOW_{_conn}", None)
 Path(os.environ["AIRFLOW_HOME"]).mkdir(parents=True, exist_ok=True)
 
-if str(DAGS) not in sys.path:
-    sys.path.insert(0, str(DAGS))
+# The DAG's package, and the helpers the Python suites share (tests/support).
+for _path in (DAGS, REPO / "tests" / "support"):
+    if str(_path) not in sys.path:
+        sys.path.insert(0, str(_path))
 
 
 def with_database(url: str, dbname: str) -> str:

@@ -24,26 +24,13 @@ from urllib.parse import parse_qs, quote, urlencode, urlsplit
 
 import psycopg
 import pytest
+from pg_roles import ensure_group_role
 from psycopg import sql
 from test_e2e import REFERENCE, TASKS, asset_events, binary, run_dag, tail, warehouse  # noqa: F401
 
 pytestmark = pytest.mark.skipif(
     os.environ.get("SALESFLOW_SKIP_E2E") == "1", reason="SALESFLOW_SKIP_E2E=1"
 )
-
-
-def ensure_group_role(url: str, name: str) -> None:
-    """A NOLOGIN group role, made when missing (tests running in parallel may race for it)."""
-    try:
-        with psycopg.connect(url, autocommit=True) as conn:
-            conn.execute(
-                sql.SQL(
-                    "do $$ begin if not exists (select from pg_roles where rolname = {}) then"
-                    " create role {} nologin; end if; end $$"
-                ).format(sql.Literal(name), sql.Identifier(name))
-            )
-    except (psycopg.errors.DuplicateObject, psycopg.errors.UniqueViolation):
-        pass
 
 
 @pytest.fixture(scope="module")

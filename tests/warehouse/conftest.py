@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import subprocess
+import sys
 import uuid
 from decimal import Decimal
 from pathlib import Path
@@ -17,6 +18,9 @@ import psycopg
 import pytest
 
 REPO = Path(__file__).resolve().parents[2]
+# The helpers the Python suites share.
+if str(REPO / "tests" / "support") not in sys.path:
+    sys.path.insert(0, str(REPO / "tests" / "support"))
 REFERENCE_CSV = REPO / "data" / "generated-sales-data.csv"
 FIXTURES = REPO / "tests" / "fixtures" / "warehouse"
 DBT = REPO / "scripts" / "dbt"

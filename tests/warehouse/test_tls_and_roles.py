@@ -18,6 +18,7 @@ from urllib.parse import parse_qs, quote, urlencode, urlsplit, urlunsplit
 import psycopg
 import pytest
 from conftest import DBT, FIXTURES, REFERENCE_CSV, REPO, Warehouse
+from pg_roles import ensure_group_role
 from psycopg import sql
 
 
@@ -44,19 +45,6 @@ def as_user(url: str, user: str, password: str | None = None) -> str:
     return urlunsplit(parts._replace(netloc=auth + "@" + parts.netloc.rpartition("@")[2]))
 
 
-def ensure_group_role(wh: Warehouse, name: str) -> None:
-    """A NOLOGIN group role, made when missing (tests running in parallel may race for it)."""
-    try:
-        wh.execute(
-            sql.SQL(
-                "do $$ begin if not exists (select from pg_roles where rolname = {}) then"
-                " create role {} nologin; end if; end $$"
-            ).format(sql.Literal(name), sql.Identifier(name))
-        )
-    except (psycopg.errors.DuplicateObject, psycopg.errors.UniqueViolation):
-        pass
-
-
 @pytest.fixture(scope="module")
 def login_user(built):
     """Factory: a login user of this test run, member of `groups`, with a password or not;
@@ -71,7 +59,7 @@ def login_user(built):
         built.execute(statement)
         made.append(name)
         for group in groups:
-            ensure_group_role(built, group)
+            ensure_group_role(built.url, group)
             built.execute(sql.SQL("grant {} to {}").format(*map(sql.Identifier, (group, name))))
         return Warehouse(as_user(built.url, name, password))
 
