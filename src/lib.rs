@@ -7,6 +7,7 @@
 //! [`discover`] finds the new files of a landing directory and their feeds' contracts.
 //! [`generate`] makes synthetic feeds; [`sniff`] proposes a contract for a new feed. Nothing
 //! here prints to the terminal or exits the process: that is the binary's job.
+//! [`quality_report`] renders the data-quality page (HTML) over a range of loads.
 
 pub mod clean;
 pub mod contract;
@@ -14,6 +15,7 @@ pub mod discover;
 pub mod generate;
 pub mod ingest;
 pub mod load;
+pub mod quality_report;
 pub mod read;
 pub mod replay;
 pub mod report;

@@ -10,14 +10,15 @@
 //! This module knows nothing of CSV syntax: it receives typed sales and rejects. Its parts:
 //! `connection` (libpq settings and TLS), `error`, `migrate` (versioned schema and roles),
 //! `ledger` (`salesflow.loads`), `review` (acceptances at the quality gate), `rejects` (the
-//! quarantine read back), `replay` (the quarantine judged again), `lock`, `copy` (COPY
-//! encoding) and `merge`; here, a file's load.
+//! quarantine read back), `replay` (the quarantine judged again), `history` (a range of loads
+//! for the data-quality page), `lock`, `copy` (COPY encoding) and `merge`; here, a file's load.
 
 mod connection;
 mod copy;
 mod discover;
 mod error;
 mod gate;
+mod history;
 mod ledger;
 mod lock;
 mod merge;
@@ -38,6 +39,9 @@ pub use discover::{ContentVerdict, FailedLoad, SeenFile, micros_since_epoch};
 pub use error::LoadError;
 use error::describe_error;
 pub use gate::{GateVerdict, JudgedLoad, Publication, PublishOutcome, Verdict};
+pub use history::{
+    AcceptanceRecord, FlagCount, LoadHistory, LoadRange, LoadRecord, LoadReject, PublicationRecord,
+};
 pub use ledger::LedgerRow;
 use ledger::{Failure, Ledger, mark_abandoned};
 pub use migrate::{LOADER_ROLE, READER_ROLE, TRANSFORMER_ROLE};

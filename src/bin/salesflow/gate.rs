@@ -55,7 +55,7 @@ pub struct PublishArgs {
 }
 
 #[derive(clap::Args)]
-struct ThresholdArgs {
+pub struct ThresholdArgs {
     /// The share of a load's rows that may be rejected, 0..1 (default: the contract's
     /// quality_gate.max_reject_rate, 0.05 in the built-in contract).
     #[arg(long, value_name = "RATE", value_parser = parse_rate)]
@@ -65,10 +65,24 @@ struct ThresholdArgs {
 }
 
 impl ThresholdArgs {
-    fn threshold(&self) -> anyhow::Result<f64> {
+    pub fn threshold(&self) -> anyhow::Result<f64> {
         Ok(match self.max_reject_rate {
             Some(rate) => rate,
             None => self.contract.load()?.max_reject_rate,
+        })
+    }
+
+    /// The threshold and where it comes from: `--max-reject-rate`, or the contract by name.
+    pub fn threshold_and_source(&self) -> anyhow::Result<(f64, String)> {
+        Ok(match self.max_reject_rate {
+            Some(rate) => (rate, "--max-reject-rate".to_string()),
+            None => {
+                let contract = self.contract.load()?;
+                (
+                    contract.max_reject_rate,
+                    format!("contract {}", contract.name),
+                )
+            }
         })
     }
 }

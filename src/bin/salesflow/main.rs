@@ -10,6 +10,7 @@ mod generate;
 mod ingest;
 mod rejects;
 mod replay;
+mod report;
 mod sniff;
 mod status;
 
@@ -72,6 +73,7 @@ enum Command {
     Status(status::Args),
     Rejects(rejects::Args),
     Replay(replay::Args),
+    Report(report::Args),
     Accept(accept::Args),
     Gate(gate::GateArgs),
     Publish(gate::PublishArgs),
@@ -219,6 +221,7 @@ fn main() -> ExitCode {
         Command::Status(args) => status::run(args),
         Command::Rejects(args) => rejects::run(args),
         Command::Replay(args) => replay::run(args),
+        Command::Report(args) => report::run(args),
         Command::Accept(args) => accept::run(args),
         Command::Gate(args) => gate::run_gate(args),
         Command::Publish(args) => gate::run_publish(args),
