@@ -49,7 +49,7 @@ test: ## every test: lint, Rust unit and integration tests on PostgreSQL, dbt, A
 	@scripts/lib/run-steps "make test" \
 	    lint "$(MAKE) lint" \
 	    build "$(MAKE) build" \
-	    "rust tests" "$(WITH_DB) $(RUST_TEST)" \
+	    "rust tests" "scripts/ensure-chromium && $(WITH_DB) $(RUST_TEST)" \
 	    $(foreach suite,$(SUITES),"$(notdir $(suite))" "$(WITH_DB) --tls $(suite)")
 
 demo: build ## the pipeline on data/generated-sales-data.csv: ingest, load summary, dbt marts
