@@ -99,3 +99,8 @@ def ingest_retry_delay_seconds() -> int:
 
 def dbt_retries() -> int:
     return env_int("SALESFLOW_DBT_RETRIES", 1)
+
+
+def report_dir() -> Path:
+    """SALESFLOW_REPORT_DIR: where the data-quality pages go (default <repo>/.local/reports)."""
+    return path("SALESFLOW_REPORT_DIR", REPO / ".local" / "reports")
