@@ -131,6 +131,17 @@ fn rows_rejected_for_a_date_format_arrive_after_the_contract_learns_it() {
     db.salesflow_ok(&["ingest", &path], 0);
     assert_eq!(counts(&db, 1), [4, 1, 0, 0, 0, 0, 3]);
     let contract = fixed_contract(dir.path());
+    // 3 of 4 rows in quarantine: the quality gate holds the load back.
+    let gate = |code| {
+        let output = db.salesflow_ok(&["gate", "--json", "--max-reject-rate", "0.3"], code);
+        let verdict: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+        verdict["loads"][0].clone()
+    };
+    let held = gate(3);
+    assert_eq!(
+        (held["verdict"].as_str(), held["rows_rejected"].as_u64()),
+        (Some("held"), Some(3))
+    );
 
     // A dry run says what would happen and changes nothing, not even the ledger.
     let before = state(&db);
@@ -227,6 +238,11 @@ fn rows_rejected_for_a_date_format_arrive_after_the_contract_learns_it() {
     let status = stdout(&db.salesflow_ok(&["status"], 0));
     assert!(status.contains("replay of load 1"), "{status}");
     assert!(status.contains("0 superseded"), "{status}");
+    // The gate judges what is still in quarantine: 1 of 4 rows, and the load passes.
+    let passed = gate(0);
+    assert_eq!(passed["verdict"], "passed");
+    assert_eq!(passed["rows_rejected"], 1);
+    assert_eq!(passed["reasons"][0]["reason"], "quantity_positive");
 }
 
 #[test]

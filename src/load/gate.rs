@@ -3,8 +3,9 @@
 //! The gate judges every succeeded load after the last publication (`salesflow.publications`)
 //! through a given load, not only the loads of one orchestrator run: a load that failed the
 //! gate stays unpublished, and a later run fails on it again rather than publishing it
-//! unjudged. A load passes when it rejected at most the threshold's share of the rows it
-//! read, or when an operator's acceptance of it stands (`salesflow accept`).
+//! unjudged. A load passes when at most the threshold's share of the rows it read is in
+//! quarantine (the rows its file rejected, less those a replay has loaded since), or when an
+//! operator's acceptance of it stands (`salesflow accept`).
 //!
 //! A publication judges the same loads again in its own transaction, with the standing
 //! acceptances it relies on locked (FOR SHARE) until it commits. A revocation locks the
@@ -43,6 +44,8 @@ pub struct JudgedLoad {
     pub load_id: i64,
     pub source_path: String,
     pub rows_read: u64,
+    /// The load's rows still in quarantine: those its file rejected, less those a replay
+    /// (`salesflow replay`) has loaded since.
     pub rows_rejected: u64,
     pub reject_rate: f64,
     /// `passed` (at most the threshold), `accepted` (over it, with a standing acceptance) or
@@ -172,8 +175,11 @@ fn judge(
         .max(after);
     let loads = client
         .query(
-            "select load_id, source_path, rows_read, rows_rejected
-             from salesflow.loads
+            "select load_id, source_path, rows_read,
+                    -- what is still in quarantine: a replay takes out the rows it loaded
+                    (select count(*) from raw.sales_rejects r where r.load_id = l.load_id)
+                        as rows_rejected
+             from salesflow.loads l
              where load_id > $1 and load_id <= $2 and status = 'succeeded'
                -- a replay's rejects are rows its loads were judged with already
                and kind = 'file'
