@@ -183,12 +183,11 @@ pub fn reject_rate_chart(marks: &[RateMark], threshold: f64) -> String {
     let _ = write!(
         svg,
         "<line x1=\"{LEFT}\" x2=\"{}\" y1=\"{line_y:.1}\" y2=\"{line_y:.1}\" class=\"threshold\"/>\
-         <text x=\"{}\" y=\"{:.1}\" class=\"threshold-label\" text-anchor=\"end\">\
-         quality gate {}</text>\
+         <text x=\"{}\" y=\"{:.1}\" class=\"threshold-label\">quality gate {}</text>\
          <line x1=\"{LEFT}\" x2=\"{}\" y1=\"{:.1}\" y2=\"{:.1}\" class=\"axis\"/>\
          <text x=\"{:.1}\" y=\"{}\" class=\"axis-title\" text-anchor=\"middle\">load</text></svg>",
         W - RIGHT,
-        W - RIGHT - 4.0,
+        LEFT + 6.0,
         line_y - 5.0,
         percent(threshold),
         W - RIGHT,

@@ -207,11 +207,11 @@ fn summary(page: &mut String, view: &View<'_>) {
     );
     card(
         page,
-        "Published",
+        "Published through",
         &if view.history.published_through > 0 {
-            format!("through load {}", view.history.published_through)
+            format!("load {}", view.history.published_through)
         } else {
-            "never".to_string()
+            "none yet".to_string()
         },
         &format!("{unpublished} succeeded load(s) here not yet"),
         "",
@@ -508,7 +508,9 @@ fn review(page: &mut String, view: &View<'_>) {
             why: "",
         });
     }
-    events.sort_by(|a, b| b.at.cmp(a.at));
+    // Oldest first (a revocation after its acceptance within the same second), then reversed.
+    events.sort_by(|a, b| a.at.cmp(b.at));
+    events.reverse();
     page.push_str(
         "<section id=\"review\"><h2>Acceptances, revocations and publications</h2>\
          <p class=\"hint\">Operators' decisions at the quality gate (<code>salesflow accept</code>, \
@@ -642,7 +644,8 @@ svg text{font-family:inherit}
 .tick{font-size:11px;fill:var(--muted)}.axis-title{font-size:11px;fill:var(--muted)}
 .grid{stroke:#edf0f3}.axis{stroke:#c3cad3}
 .threshold{stroke:var(--bad);stroke-width:1.5;stroke-dasharray:6 4}
-.threshold-label{font-size:11.5px;fill:var(--bad);font-weight:600}
+.threshold-label{font-size:11.5px;fill:var(--bad);font-weight:600;paint-order:stroke;
+stroke:#fff;stroke-width:4px;stroke-linejoin:round}
 .code{font-size:12px;fill:var(--ink)}.cell{font-size:11px;font-weight:600}
 .total{font-size:11.5px;fill:var(--muted);font-variant-numeric:tabular-nums}
 table.rejects td:nth-child(4){max-width:320px}
