@@ -12,8 +12,8 @@ use crate::{DatabaseArgs, exit};
 
 /// Write the data-quality page: one self-contained HTML file over recent loads, for people.
 ///
-/// The page shows each load's outcomes (loaded, updated, unchanged, duplicate, rejected) as a
-/// stacked bar; its reject rate against the quality gate's threshold (the one `salesflow gate`
+/// The page shows each load's outcomes (loaded, updated, unchanged, duplicate, superseded for a
+/// replay, rejected) as a stacked bar; its reject rate against the quality gate's threshold (the one `salesflow gate`
 /// applies: the contract's quality_gate.max_reject_rate, or --max-reject-rate); the reasons of
 /// its quarantined rows and the repair flags of its rows, load by load; the acceptances,
 /// revocations and publications; and the newest quarantined rows with their line, reasons and
