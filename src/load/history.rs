@@ -55,7 +55,11 @@ pub struct LoadRecord {
     /// ISO 8601 in UTC.
     pub started_at: String,
     pub seconds: f64,
+    /// The ledger's counts: what the load did when it ran.
     pub counts: Counts,
+    /// The load's rows still in quarantine: those its file rejected, less those a replay has
+    /// loaded since. The quality gate judges a file's load by these.
+    pub in_quarantine: u64,
     pub contract_name: Option<String>,
     /// The feed the file came from (`ingest --feed`), when one was named.
     pub feed: Option<String>,
@@ -164,6 +168,7 @@ impl Warehouse {
                     feed: row.get("feed"),
                     kind: row.get("kind"),
                     replays: row.get("replays"),
+                    in_quarantine: 0,
                     reasons: Vec::new(),
                     flags: Vec::new(),
                 }
@@ -183,11 +188,22 @@ impl Warehouse {
                 &bounds,
             )
             .map_err(db("counting the rejects"))?;
+        let quarantined = transaction
+            .query(
+                "select load_id, count(*) as rows from raw.sales_rejects
+                 where load_id between $1 and $2 group by load_id",
+                &bounds,
+            )
+            .map_err(db("counting the rejects"))?;
         let flags = transaction
             .query(FLAGS_QUERY, &bounds)
             .map_err(db("counting the repair flags"))?;
         for load in &mut loads {
             let of_load = |row: &&postgres::Row| row.get::<_, i64>("load_id") == load.load_id;
+            load.in_quarantine = quarantined
+                .iter()
+                .find(of_load)
+                .map_or(0, |row| row.get::<_, i64>("rows") as u64);
             load.reasons = reasons
                 .iter()
                 .filter(of_load)

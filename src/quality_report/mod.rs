@@ -48,10 +48,10 @@ struct View<'a> {
 
 impl View<'_> {
     fn standing(&self, load: &LoadRecord) -> Standing {
-        if load.status != "succeeded" {
+        if load.status != "succeeded" || load.kind != "file" {
             return Standing::NotJudged;
         }
-        if load.counts.reject_rate() <= self.settings.threshold {
+        if gate_rate(load) <= self.settings.threshold {
             return Standing::Passed;
         }
         let accepted = self.history.acceptances.iter().any(|accepted| {
@@ -76,6 +76,16 @@ impl View<'_> {
             .loads
             .iter()
             .filter(|load| load.counts.read > 0)
+    }
+}
+
+/// The reject rate the quality gate judges a load by: a succeeded file's load by the rows still
+/// in its quarantine (a replay may have loaded some since), any other by the ledger's counts.
+fn gate_rate(load: &LoadRecord) -> f64 {
+    if load.status == "succeeded" && load.kind == "file" {
+        crate::report::reject_rate(load.counts.read, load.in_quarantine)
+    } else {
+        load.counts.reject_rate()
     }
 }
 
@@ -313,7 +323,7 @@ fn outcomes(page: &mut String, view: &View<'_>) {
                 String::new()
             }
         };
-        let rate_class = if load.counts.reject_rate() > view.settings.threshold {
+        let rate_class = if gate_rate(load) > view.settings.threshold {
             " over"
         } else {
             ""
@@ -334,9 +344,9 @@ fn outcomes(page: &mut String, view: &View<'_>) {
             esc(&load.status),
             esc(&status),
             thousands(counts.read),
-            thousands(counts.rejected),
+            rejected_cell(load),
             if counts.read > 0 {
-                percent(counts.reject_rate())
+                percent(gate_rate(load))
             } else {
                 "—".to_string()
             },
@@ -344,6 +354,23 @@ fn outcomes(page: &mut String, view: &View<'_>) {
         );
     }
     page.push_str("</tbody></table></div></section>");
+}
+
+/// The rows a load rejected, and how many are still in quarantine when a replay has loaded
+/// some since.
+fn rejected_cell(load: &LoadRecord) -> String {
+    let rejected = thousands(load.counts.rejected);
+    if load.status == "succeeded"
+        && load.kind == "file"
+        && load.in_quarantine < load.counts.rejected
+    {
+        format!(
+            "{rejected}<div class=\"note\">{} still quarantined</div>",
+            thousands(load.in_quarantine)
+        )
+    } else {
+        rejected
+    }
 }
 
 /// `file`, or `replay of 3, 4`.
@@ -360,12 +387,17 @@ fn kind(load: &LoadRecord) -> String {
 fn reject_rates(page: &mut String, view: &View<'_>) {
     let marks: Vec<RateMark> = view
         .charted()
+        .filter(|load| load.kind == "file")
         .map(|load| {
-            let over = load.counts.reject_rate() > view.settings.threshold;
+            let over = gate_rate(load) > view.settings.threshold;
             RateMark {
                 load_id: load.load_id,
-                rate: load.counts.reject_rate(),
-                rejected: load.counts.rejected,
+                rate: gate_rate(load),
+                rejected: if load.status == "succeeded" {
+                    load.in_quarantine
+                } else {
+                    load.counts.rejected
+                },
                 read: load.counts.read,
                 class: match (load.status.as_str(), over, view.standing(load)) {
                     ("succeeded", false, _) => RateClass::Within,
@@ -379,8 +411,8 @@ fn reject_rates(page: &mut String, view: &View<'_>) {
     let _ = write!(
         page,
         "<section id=\"reject-rate\"><h2>Reject rate per load</h2>\
-         <p class=\"hint\">The share of each load's rows quarantined, against the quality gate's \
-         threshold of {} ({}). A load over it is held back from publication until an operator \
+         <p class=\"hint\">The share of each file's rows in quarantine (less the rows a replay has \
+         loaded since), against the quality gate's threshold of {} ({}). A load over it is held back from publication until an operator \
          accepts it (<code>salesflow accept</code>).</p>",
         esc(&percent(view.settings.threshold)),
         esc(&view.settings.threshold_source)
@@ -548,13 +580,12 @@ fn quarantine(page: &mut String, view: &View<'_>) {
         .history
         .loads
         .iter()
-        .filter(|load| load.status == "succeeded")
-        .map(|load| load.counts.rejected)
+        .map(|load| load.in_quarantine)
         .sum();
     let _ = write!(
         page,
         "<section id=\"quarantine\"><h2>Newest quarantined rows</h2>\
-         <p class=\"hint\">{} of the {} rows these loads quarantined, newest load first, in file \
+         <p class=\"hint\">{} of the {} rows of these loads in quarantine, newest load first, in file \
          order, as they were in the file (<code>salesflow rejects LOAD_ID</code> shows a load's \
          rows).</p>",
         thousands(rejects.len() as u64),
@@ -627,6 +658,7 @@ td{border-bottom:1px solid var(--line);padding:6px 8px;vertical-align:top}
 tbody tr:hover{background:#f9fafb}
 .num{text-align:right;font-variant-numeric:tabular-nums;white-space:nowrap}
 .num.over{color:var(--bad);font-weight:650}
+td.num .note{color:var(--muted);font-size:11.5px}
 .id{font-weight:650;font-variant-numeric:tabular-nums}
 .time{white-space:nowrap;color:var(--muted);font-variant-numeric:tabular-nums}
 .file{max-width:260px;overflow:hidden;text-overflow:ellipsis;white-space:nowrap}

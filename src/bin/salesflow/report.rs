@@ -13,11 +13,12 @@ use crate::{DatabaseArgs, exit};
 /// Write the data-quality page: one self-contained HTML file over recent loads, for people.
 ///
 /// The page shows each load's outcomes (loaded, updated, unchanged, duplicate, superseded for a
-/// replay, rejected) as a stacked bar; its reject rate against the quality gate's threshold (the one `salesflow gate`
-/// applies: the contract's quality_gate.max_reject_rate, or --max-reject-rate); the reasons of
-/// its quarantined rows and the repair flags of its rows, load by load; the acceptances,
-/// revocations and publications; and the newest quarantined rows with their line, reasons and
-/// text. It has no script and fetches nothing: styles and charts (SVG) are inline, so it can
+/// replay, rejected) as a stacked bar; its reject rate against the quality gate's threshold (the
+/// one `salesflow gate` applies: the contract's quality_gate.max_reject_rate, or
+/// --max-reject-rate, judged as the gate judges it: by the rows still in quarantine); the
+/// reasons of its quarantined rows and the repair flags of its rows, load by load; the
+/// acceptances, revocations and publications; and the newest quarantined rows with their line,
+/// reasons and text. It has no script and fetches nothing: styles and charts (SVG) are inline, so it can
 /// be mailed, archived or opened offline. Values from the data are escaped.
 ///
 /// The loads are the newest --loads N ledger rows (default 30), or every load started since
