@@ -243,6 +243,16 @@ fn rows_rejected_for_a_date_format_arrive_after_the_contract_learns_it() {
     assert_eq!(passed["verdict"], "passed");
     assert_eq!(passed["rows_rejected"], 1);
     assert_eq!(passed["reasons"][0]["reason"], "quantity_positive");
+    // So does `rejects`, which says where the others went.
+    let rejects = stdout(&db.salesflow_ok(&["rejects", "1", "--limit", "1"], 0));
+    assert!(
+        rejects.contains("2 of its 3 rejected rows were loaded by a replay since"),
+        "{rejects}"
+    );
+    assert!(!rejects.contains("more (--limit N"), "{rejects}");
+    let output = db.salesflow_ok(&["rejects", "1", "--json"], 0);
+    let json: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert_eq!(json["in_quarantine"], 1);
 }
 
 #[test]

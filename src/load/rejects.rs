@@ -12,6 +12,9 @@ pub struct LoadRejects {
     pub status: String,
     /// The class of a failed load's failure (see `LedgerRow::failure`).
     pub failure: Option<String>,
+    /// How many of the load's rows are in quarantine: those its file rejected, less those a
+    /// replay (`salesflow replay`) has loaded since.
+    pub in_quarantine: u64,
     /// How many quarantined rows carry each reason code, most frequent first.
     pub reasons: Vec<ReasonCount>,
     /// The first quarantined rows, in file order (at most the limit asked for).
@@ -49,6 +52,13 @@ impl Warehouse {
         else {
             return Err(LoadError::NoSuchLoad { load_id });
         };
+        let in_quarantine = transaction
+            .query_one(
+                "select count(*) from raw.sales_rejects where load_id = $1",
+                &[&load_id],
+            )
+            .map_err(db("counting the rejects"))?
+            .get::<_, i64>(0) as u64;
         let reasons = transaction
             .query(
                 "select reason, count(*) as rows from raw.sales_rejects, unnest(reasons) as reason
@@ -82,6 +92,7 @@ impl Warehouse {
             load,
             status,
             failure,
+            in_quarantine,
             reasons,
             rejects,
         })

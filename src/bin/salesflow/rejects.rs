@@ -43,8 +43,15 @@ pub fn run(args: Args) -> anyhow::Result<u8> {
         println!("nothing of this load was written, its rejects included");
         return Ok(exit::OK);
     }
+    let replayed = found.load.rows_rejected.saturating_sub(found.in_quarantine);
+    if replayed > 0 {
+        println!(
+            "{replayed} of its {} rejected rows were loaded by a replay since (salesflow status)",
+            found.load.rows_rejected
+        );
+    }
     if found.reasons.is_empty() {
-        println!("no rows rejected");
+        println!("no rows in quarantine");
         return Ok(exit::OK);
     }
     let reasons: Vec<String> = found
@@ -63,8 +70,7 @@ pub fn run(args: Args) -> anyhow::Result<u8> {
         println!("    {}", reject.raw_record);
     }
     let hidden = found
-        .load
-        .rows_rejected
+        .in_quarantine
         .saturating_sub(found.rejects.len() as u64);
     if hidden > 0 {
         println!("... and {hidden} more (--limit N shows more)");
