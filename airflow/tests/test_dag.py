@@ -10,7 +10,6 @@ binary. The end-to-end tests (test_e2e.py) run the whole DAG with the real binar
 
 from __future__ import annotations
 
-import gzip
 import json
 import os
 import shutil
@@ -56,6 +55,7 @@ def test_task_graph_follows_the_data(dag):
         "dbt_facts_marts": {"dbt_dimensions"},
         "quality_gate": {"dbt_facts_marts", "dbt_staging", "ingest"},
         "publish_marts": {"quality_gate"},
+        "quality_report": {"publish_marts"},
     }
 
 
@@ -238,12 +238,15 @@ def test_ingest_exit_codes(tmp_path, monkeypatch, make_database, use_database, e
     data.write_text("SaleID\n1\n")
     monkeypatch.setenv("SALESFLOW_INGEST_MAX_REJECT_RATE", "0.1")
     with pytest.raises(Exception) as caught:
-        ingest.ingest_file({"path": str(data), "name": "a.csv", "sha256": "x" * 64, "bytes": 9})
+        ingest.ingest_file(
+            {"path": str(data), "name": "a.csv", "feed": "acme", "contract": "/c/acme.toml"}
+        )
     assert isinstance(caught.value, AirflowFailException) is (not retried), caught.value
     assert f"(exit {exit_code})" in str(caught.value)  # failed on the exit code, not on later steps
     call = json.loads((tmp_path / "call.json").read_text())
     assert call["argv"][1:3] == ["ingest", str(data)]
     assert "--report-json" in call["argv"]
+    assert call["argv"][5:9] == ["--feed", "acme", "--contract", "/c/acme.toml"]
     assert call["argv"][-2:] == ["--max-reject-rate", "0.1"]
     assert call["database_url"] == url  # the connection travels in the environment ...
     assert not any(url in arg or "postgresql://" in arg for arg in call["argv"])  # ... not in argv
@@ -334,7 +337,13 @@ def revoke(url: str, load_id: int) -> None:
 def add_load(
     url: str, source: str, sha: str, status: str, read: int = 0, rejected: int = 0, reasons=()
 ) -> int:
+    """A load as the binary records it: a succeeded one with its `rejected` rows in quarantine
+    (the reasons given, one per row, else quantity_not_positive), where the gate counts them."""
     import psycopg
+
+    if status == "succeeded":
+        reasons = list(reasons) or ["quantity_not_positive"] * rejected
+        assert len(reasons) == rejected
 
     with psycopg.connect(url, autocommit=True) as conn:
         load_id = conn.execute(
@@ -351,169 +360,75 @@ def add_load(
     return load_id
 
 
-def test_discover_lists_new_files_only(tmp_path, monkeypatch, make_database, use_database):
-
-    url = use_database(make_database())
-    landing = tmp_path / "landing"
-    landing.mkdir()
-    (landing / "b.csv").write_text("SaleID\n2\n")
-    with gzip.open(landing / "c.csv.gz", "wt") as f:
-        f.write("SaleID\n3\n")
-    (landing / "a.csv").write_text("SaleID\n1\n")
-    shutil.copy(landing / "a.csv", landing / "a-resent.csv")  # same bytes, new name
-    (landing / ".incoming.csv").write_text("SaleID\n4\n")  # hidden: still being written
-    (landing / "d.csv.part").write_text("SaleID\n5\n")  # partial upload
-    (landing / "notes.txt").write_text("not data")
-
-    # fresh database: no ledger yet, everything is new
-    found = discovery.discover(landing)
-    assert [f["name"] for f in found] == ["a-resent.csv", "b.csv", "c.csv.gz"]
-    assert all(len(f["sha256"]) == 64 and Path(f["path"]).is_absolute() for f in found)
-
-    migrate_ledger(url)
-    sha = {f["name"]: f["sha256"] for f in found}
-    add_load(url, "a-resent.csv", sha["a-resent.csv"], "succeeded", read=1)
-    add_load(url, "b.csv", sha["b.csv"], "failed", read=1)  # failed, no class: retried
-    add_load(url, "c.csv.gz", sha["c.csv.gz"].upper(), "running")
-    assert [f["name"] for f in discovery.discover(landing)] == ["b.csv", "c.csv.gz"]
-    monkeypatch.setenv("SALESFLOW_MAX_FILES_PER_RUN", "1")  # the rest wait for the next run
-    assert [f["name"] for f in discovery.discover(landing)] == ["b.csv"]
-
-
-def sha256_of(path: Path) -> str:
-    """For the tests' own ledger rows: not counted by the `hashed` fixture."""
-    import hashlib
-
-    return hashlib.sha256(path.read_bytes()).hexdigest()
-
-
-@pytest.fixture
-def hashed(monkeypatch) -> list[str]:
-    """The names of the files discover hashes, in order."""
-
-    names = []
-    real_sha256 = discovery.sha256
-    monkeypatch.setattr(
-        discovery, "sha256", lambda path: names.append(path.name) or real_sha256(path)
-    )
-    return names
-
-
-def test_discover_does_not_hash_again_a_loaded_file_that_did_not_change(
-    tmp_path, make_database, use_database, hashed
+def test_discover_lists_new_files_with_their_feeds_and_contracts(
+    tmp_path, monkeypatch, make_database, use_database
 ):
-    import os
+    """Discovery is the binary's (`salesflow discover`, tested in tests/discover.rs): the task
+    hands it the settings and returns its list."""
+    use_database(make_database())
+    landing, contracts = tmp_path / "landing", tmp_path / "contracts"
+    (landing / "acme").mkdir(parents=True)
+    contracts.mkdir()
+    (landing / "b.csv").write_text("SaleID\n2\n")
+    (landing / "a.csv").write_text("SaleID\n1\n")
+    (landing / "acme" / "x.csv").write_text("SaleID\n3\n")
+    shutil.copy(REPO / "contracts" / "sales.toml", contracts / "acme.toml")
+    monkeypatch.setenv("SALESFLOW_CONTRACTS_DIR", str(contracts))
 
-    import psycopg
-
-    url = use_database(make_database())
-    migrate_ledger(url)
-    landing = tmp_path / "landing"
-    landing.mkdir()
-    loaded, other = landing / "loaded.csv", landing / "other.csv"
-    loaded.write_text("SaleID\n1\n")
-    other.write_text("SaleID\n2\n")
-    os.utime(loaded, ns=(1_700_000_000_123_456_789, 1_700_000_000_123_456_789))
-    # The ledger row as the binary writes it: the resolved path, the size, and the
-    # modification time truncated to the microsecond.
-    with psycopg.connect(url, autocommit=True) as conn:
-        conn.execute(
-            "insert into salesflow.loads (source_path, file_sha256, file_bytes, file_modified_at,"
-            " status) values (%s, %s, %s, to_timestamp(1700000000) + interval '123456 microseconds',"
-            " 'succeeded')",
-            [str(loaded.resolve()), sha256_of(loaded), loaded.stat().st_size],
-        )
-
-    assert [f["name"] for f in discovery.discover(landing)] == ["other.csv"]
-    assert hashed == ["other.csv"]
-
-    # Touched: hashed again, and still skipped by its content.
-    hashed.clear()
-    os.utime(loaded, ns=(1_700_000_001_000_000_000, 1_700_000_001_000_000_000))
-    assert [f["name"] for f in discovery.discover(landing)] == ["other.csv"]
-    assert hashed == ["loaded.csv", "other.csv"]
-
-    # Rewritten with other bytes of the same size: the write moves its modification time, so
-    # it is hashed, and it is new.
-    hashed.clear()
-    loaded.write_text("SaleID\n9\n")
-    assert [f["name"] for f in discovery.discover(landing)] == ["loaded.csv", "other.csv"]
-    assert hashed == ["loaded.csv", "other.csv"]
+    found = discovery.discover(landing)
+    assert [(f["feed"], f["name"]) for f in found] == [
+        (None, "a.csv"),
+        (None, "b.csv"),
+        ("acme", "x.csv"),
+    ]
+    assert found[0]["contract"] is None
+    assert found[2]["contract"] == str(contracts / "acme.toml")
+    assert all(len(f["sha256"]) == 64 and Path(f["path"]).is_absolute() for f in found)
+    monkeypatch.setenv("SALESFLOW_MAX_FILES_PER_RUN", "1")  # the rest wait for the next run
+    assert [f["name"] for f in discovery.discover(landing)] == ["a.csv"]
 
 
-def add_failed_load(url: str, path: Path, failure: str, read: int = 0, rejected: int = 0) -> int:
-    """A failed load of the file as the binary records it: its class, counts and error, and
-    the file's path, size and modification time (truncated to the microsecond)."""
-    import psycopg
-
-    with psycopg.connect(url, autocommit=True) as conn:
-        return conn.execute(
-            "insert into salesflow.loads (source_path, file_sha256, file_bytes, file_modified_at,"
-            " status, failure, rows_read, rows_rejected, finished_at, error)"
-            " values (%s, %s, %s, %s, 'failed', %s, %s, %s, now(), %s) returning load_id",
-            [
-                str(path.resolve()),
-                sha256_of(path),
-                path.stat().st_size,
-                discovery.modified_at(path.stat()),
-                failure,
-                read,
-                rejected,
-                f"the {failure} of {path.name}",
-            ],
-        ).fetchone()[0]
-
-
-def test_discover_holds_files_whose_bytes_failed_on_data_quality(
-    tmp_path, monkeypatch, make_database, use_database, hashed
+def test_a_held_file_or_a_broken_feed_contract_fails_its_task_without_loading(
+    tmp_path, monkeypatch, make_database, use_database
 ):
     from airflow.sdk.exceptions import AirflowFailException
 
     url = use_database(make_database())
-    migrate_ledger(url)
-    landing = tmp_path / "landing"
-    landing.mkdir()
-    invalid, over, crashed = landing / "invalid.csv", landing / "over.csv", landing / "crashed.csv"
+    landing, contracts = tmp_path / "landing", tmp_path / "contracts"
+    (landing / "broken").mkdir(parents=True)
+    contracts.mkdir()
+    invalid = landing / "invalid.csv"
     invalid.write_text("no header here\n")
-    over.write_text("SaleID\n1\n")
-    crashed.write_text("SaleID\n2\n")
-    invalid_load = add_failed_load(url, invalid, "invalid_file")
-    over_load = add_failed_load(url, over, "reject_rate_exceeded", read=10, rejected=3)
-    add_failed_load(url, crashed, "error")
-    monkeypatch.setenv("SALESFLOW_INGEST_MAX_REJECT_RATE", "0.2")
+    (landing / "broken" / "b.csv").write_text("SaleID\n1\n")
+    (contracts / "broken.toml").write_text("not = a contract")
+    monkeypatch.setenv("SALESFLOW_CONTRACTS_DIR", str(contracts))
+    loaded = subprocess.run(
+        [salesflow_bin(), "ingest", str(invalid)],
+        env={**os.environ, "DATABASE_URL": url},
+        capture_output=True,
+        timeout=120,
+    )
+    assert loaded.returncode == 3, loaded.stderr
 
     found = {f["name"]: f for f in discovery.discover(landing)}
-    # Held files are still listed, so that their ingest tasks fail and the run says why; the
-    # ledger knows their bytes by path, size and modification time: they are not read again.
-    assert sorted(found) == ["crashed.csv", "invalid.csv", "over.csv"]
-    assert hashed == ["crashed.csv"]
-    assert "held" not in found["crashed.csv"]  # a failure that a retry may fix
-    assert found["invalid.csv"]["held"]["load_id"] == invalid_load
-    assert found["over.csv"]["held"]["failure"] == "reject_rate_exceeded"
+    held = found["invalid.csv"]["held"]
+    assert held["failure"] == "invalid_file"
+    assert "the contract of feed broken" in found["b.csv"]["contract_error"]
 
-    # The held file's task fails at once with the ledger's verdict, without running the binary.
+    # Their tasks fail at once with the reason, without running the binary.
     monkeypatch.setenv("SALESFLOW_BIN", str(write_fake_salesflow(tmp_path, 0)))
     with pytest.raises(AirflowFailException) as caught:
-        ingest.ingest_file(found["over.csv"])
+        ingest.ingest_file(found["invalid.csv"])
     message = str(caught.value)
-    assert f"over.csv: held, not loaded again: load {over_load} of the same bytes" in message
-    assert "the reject_rate_exceeded of over.csv" in message
-    assert "raise SALESFLOW_INGEST_MAX_REJECT_RATE" in message
+    assert (
+        f"invalid.csv: held, not loaded again: load {held['load_id']} of the same bytes" in message
+    )
+    assert "invalid_file" in message
+    with pytest.raises(
+        AirflowFailException, match="b.csv: not loaded: the contract of feed broken"
+    ):
+        ingest.ingest_file(found["b.csv"])
     assert not (tmp_path / "call.json").exists()
-
-    # A per-file limit at or above the file's reject rate (30 %), or none, lets it load again.
-    monkeypatch.setenv("SALESFLOW_INGEST_MAX_REJECT_RATE", "0.3")
-    assert "held" not in {f["name"]: f for f in discovery.discover(landing)}["over.csv"]
-    monkeypatch.delenv("SALESFLOW_INGEST_MAX_REJECT_RATE")
-    assert "held" not in {f["name"]: f for f in discovery.discover(landing)}["over.csv"]
-
-    # Loaded since (e.g. by hand with a newer binary): no longer listed at all.
-    add_load(url, str(over.resolve()), sha256_of(over), "succeeded", read=1)
-    # Fixed: other bytes are new, and the invalid file's old verdict no longer applies.
-    invalid.write_text("SaleID\n3\n")
-    found = {f["name"]: f for f in discovery.discover(landing)}
-    assert sorted(found) == ["crashed.csv", "invalid.csv"]
-    assert not any("held" in f for f in found.values())
 
 
 def test_a_refused_connection_fails_at_once_and_a_down_server_is_retried(
@@ -524,19 +439,20 @@ def test_a_refused_connection_fails_at_once_and_a_down_server_is_retried(
 
     (tmp_path / "a.csv").write_text("SaleID\n1\n")
     use_database(with_database(server_url, "salesflow_no_such_database"))
-    with pytest.raises(AirflowFailException, match="does not exist.*not retried"):
+    with pytest.raises(AirflowFailException, match="rejected its settings"):
         discovery.discover(tmp_path)
     use_database("postgresql://salesflow@127.0.0.1:1/salesflow")  # nothing listens on port 1
-    with pytest.raises(RuntimeError, match="cannot connect"):
+    with pytest.raises(RuntimeError, match=r"exit 4\).*retrying"):
         discovery.discover(tmp_path)
 
 
-def test_discover_fails_clearly_without_landing_dir(tmp_path, use_database):
+def test_discover_fails_clearly_without_landing_dir(tmp_path, caplog, make_database, use_database):
     from airflow.sdk.exceptions import AirflowFailException
 
-    use_database("postgresql://nobody@127.0.0.1:1/none")
-    with pytest.raises(AirflowFailException, match="landing directory"):
+    use_database(make_database())
+    with pytest.raises(AirflowFailException, match="rejected its settings"):
         discovery.discover(tmp_path / "missing")
+    assert f"landing directory {tmp_path / 'missing'} does not exist" in caplog.text
 
 
 def test_quality_gate_judges_every_load_after_the_last_publication(make_database, use_database):
@@ -657,14 +573,17 @@ def test_discover_has_the_binary_migrate_a_ledger_older_than_its_queries(
     tmp_path, make_database, use_database
 ):
     """Schema 5 has neither the files' modification times nor the failures' classes that
-    discovery reads: the binary brings the ledger up to date, and discovery goes on."""
+    discovery reads: the binary brings the ledger up to date first."""
+    import hashlib
+
     url = use_database(make_database())
     migrate_ledger(url, through_version=5)
     landing = tmp_path / "landing"
     landing.mkdir()
     (landing / "loaded.csv").write_text("SaleID\n1\n")
     (landing / "new.csv").write_text("SaleID\n2\n")
-    add_load(url, "/elsewhere/loaded.csv", sha256_of(landing / "loaded.csv"), "succeeded", read=1)
+    sha = hashlib.sha256((landing / "loaded.csv").read_bytes()).hexdigest()
+    add_load(url, "/elsewhere/loaded.csv", sha, "succeeded", read=1)
     assert [f["name"] for f in discovery.discover(landing)] == ["new.csv"]
     assert schema_version(url) > 7
 
@@ -677,7 +596,7 @@ def test_dbt_layer_fails_when_dbt_fails(tmp_path, monkeypatch, use_database):
     fake_dbt.chmod(0o755)
     monkeypatch.setenv("SALESFLOW_DBT", str(fake_dbt))
     with pytest.raises(RuntimeError, match="staging layer failed \\(exit code 1\\)"):
-        dbt.build_layer("staging", "path:models/staging")
+        dbt.build_layer("staging")
 
 
 def test_run_hides_the_password_and_stops_its_child_with_the_task(tmp_path, monkeypatch):
@@ -772,5 +691,6 @@ def test_one_failing_file_does_not_hold_back_the_others(tmp_path, make_database)
         "dbt_facts_marts": ["success"],
         "quality_gate": ["upstream_failed"],
         "publish_marts": ["upstream_failed"],
+        "quality_report": ["success"],
     }, proc.stdout[-8000:] + proc.stderr[-3000:]
     assert len(dbt_calls.read_text().splitlines()) == 3

@@ -17,6 +17,7 @@ these tests while developing (the README's test command never sets it).
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import shutil
@@ -44,6 +45,7 @@ TASKS = (
     "dbt_facts_marts",
     "quality_gate",
     "publish_marts",
+    "quality_report",
 )
 HEADER = "SaleID,ProductID,ProductName,Brand,Category,RetailerID,RetailerName,Channel,Location,Quantity,Price,Date"
 PRODUCTS = [  # id, name, brand, category, unit price: as in the reference feed
@@ -219,6 +221,7 @@ def test_first_run_loads_both_files_and_publishes_the_marts(run_dag, landing, wa
         "dbt_facts_marts": ["success"],
         "quality_gate": ["success"],
         "publish_marts": ["success"],
+        "quality_report": ["success"],
     }, tail(output)
 
     _, second_rows, second_revenue = second_file()
@@ -260,12 +263,15 @@ def test_second_run_without_new_files_does_nothing(run_dag, landing, warehouse):
     rc, output, states = run_dag(landing)
     assert rc == 0, tail(output)
     assert states["discover_files"] == ["success"]
-    assert {task: s for task, s in states.items() if task != "discover_files"} == {
-        task: ["skipped"] for task in TASKS if task != "discover_files"
+    # Nothing to load, build or judge; the report is written after every run.
+    assert states == {
+        **{task: ["skipped"] for task in TASKS},
+        "discover_files": ["success"],
+        "quality_report": ["success"],
     }, tail(output)
     assert ledger(warehouse) == loads_before  # not even a "skipped" ledger row: nothing was run
     # Both files were recognised by path, size and modification time, without being read.
-    assert output.count("already loaded (ledger), unchanged since:") == 2, tail(output)
+    assert output.count("already loaded, unchanged since") == 2, tail(output)
     assert warehouse_totals(warehouse) == totals_before
     assert asset_events() == events_before
 
@@ -288,6 +294,7 @@ def test_file_over_reject_threshold_fails_at_the_gate_and_keeps_the_warehouse_co
         "dbt_facts_marts": ["success"],
         "quality_gate": ["failed"],
         "publish_marts": ["upstream_failed"],
+        "quality_report": ["success"],
     }, tail(output)
     assert "quality gate: reject rate over 5%" in output and "sales-bad.csv" in output
 
@@ -425,12 +432,76 @@ def test_an_invalid_file_fails_its_run_and_is_held_until_it_changes(run_dag, lan
     invalid.unlink()  # removed: later runs do not see it
 
 
+def european_file() -> tuple[bytes, int, Decimal]:
+    """12 sales (ids 8001-8012) as a European vendor exports them: Windows-1252, `;` between
+    fields, decimal commas with thousands dots, day-first dates."""
+    lines, revenue = [HEADER.replace(",", ";")], Decimal(0)
+    for i in range(12):
+        qty = 1 + i % 3
+        price = f"{1500 * qty:,}.00".replace(",", " ").replace(".", ",").replace(" ", ".")
+        lines.append(
+            f"{8001 + i};6;Café Maker;BrandB;Appliances;2;HomeEssentials;Offline;New York;"
+            f"{qty};{price};{13 + i}.05.2024"
+        )
+        revenue += 1500 * qty
+    return ("\n".join(lines) + "\n").encode("cp1252"), 12, revenue
+
+
+def test_each_feed_is_loaded_under_its_own_contract(run_dag, landing, warehouse, binary, tmp_path):
+    """Two feeds in folders of the landing directory: one with the contract `salesflow sniff`
+    proposed for it, one whose contract is broken. The broken feed's file fails its task and
+    the run; the other feed loads, with its values read as its contract says."""
+    contracts = tmp_path / "contracts"
+    contracts.mkdir()
+    (landing / "acme").mkdir()
+    (landing / "zeta").mkdir()
+    content, rows, revenue = european_file()
+    acme_file = landing / "acme" / "acme-2024-05.csv"
+    acme_file.write_bytes(content)
+    (landing / "zeta" / "zeta-2024-05.csv").write_text(small_file(8101))
+    sniffed = subprocess.run(
+        [binary, "sniff", str(acme_file)], capture_output=True, timeout=60, check=True
+    )
+    (contracts / "acme.toml").write_bytes(sniffed.stdout)
+    (contracts / "zeta.toml").write_text("[format]\ndelimiter = 'too long'\n")
+
+    rc, output, states = run_dag(landing, SALESFLOW_CONTRACTS_DIR=str(contracts))
+    assert rc != 0, tail(output)
+    assert sorted(states["ingest"]) == ["failed", "success"], tail(output)
+    assert "zeta-2024-05.csv: not loaded: the contract of feed zeta" in output, tail(output)
+    assert states["quality_gate"] == ["upstream_failed"], tail(output)
+    [(feed, contract_sha256, read, loaded)] = query(
+        warehouse,
+        "select feed, contract_sha256, rows_read, rows_loaded from salesflow.loads"
+        " where source_path = %s",
+        str(acme_file.resolve()),
+    )
+    assert (feed, read, loaded) == ("acme", rows, rows)
+    assert contract_sha256 == hashlib.sha256(sniffed.stdout).hexdigest()
+    assert query(
+        warehouse,
+        "select min(product_name), min(sale_date)::text, sum(price) from raw.sales"
+        " where sale_id between 8001 and 8012",
+    ) == [("Café Maker", "2024-05-13", revenue)]
+    assert query(
+        warehouse,
+        "select sum(line_amount) from marts.fct_sales where sale_id between 8001 and 8012",
+    ) == [(revenue,)]
+
+    # The contract fixed (removed: the built-in contract judges the feed): the file loads.
+    (contracts / "zeta.toml").unlink()
+    rc, output, states = run_dag(landing, SALESFLOW_CONTRACTS_DIR=str(contracts))
+    assert rc == 0 and states["ingest"] == ["success"], tail(output)
+    assert query(warehouse, "select feed from salesflow.loads order by load_id desc limit 1") == [
+        ("zeta",)
+    ]
+
+
 def test_dbt_layers_cover_every_node_exactly_once(tmp_path):
     """The DAG's three `dbt build` layers, as dbt itself selects them, together build every
     model and run every data test of the dbt project, each once (a model added in a new
     folder, or a snapshot, would otherwise be silently left out of the pipeline). Unit tests
     are left to the test suite, in every layer."""
-    import sales_pipeline as sp
     from salesflow_pipeline import dbt as dbt_steps
 
     dbt = os.environ.get("SALESFLOW_DBT") or str(REPO / "scripts" / "dbt")
@@ -462,7 +533,7 @@ def test_dbt_layers_cover_every_node_exactly_once(tmp_path):
 
     everything = ls("--exclude-resource-type", "unit_test")
     layers = []
-    for select, exclude in sp.DBT_LAYERS.values():
+    for select, exclude in dbt_steps.LAYERS.values():
         args = ["--select", *select.split()] + (["--exclude", *exclude.split()] if exclude else [])
         layers.append(ls(*args, *dbt_steps.BUILD_FLAGS))
     assert everything, "dbt ls listed nothing"

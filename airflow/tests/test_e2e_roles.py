@@ -189,4 +189,4 @@ def test_a_connection_whose_ca_did_not_sign_the_server_fails_at_once(
     rc, output, states = run_dag(landing, **settings)
     assert rc != 0, tail(output)
     assert states["discover_files"] == ["failed"], tail(output)
-    assert "certificate verify failed" in output and "not retried" in output, tail(output)
+    assert "certificate is not trusted" in output and "not retried" in output, tail(output)

@@ -12,7 +12,7 @@ log = logging.getLogger("salesflow.sales_pipeline")
 
 
 def _fail_held(path: Path, held: dict):
-    how_to_release = "fix the file and write it again, or remove it"
+    how_to_release = "fix the file and write it again, or remove it, or fix its feed's contract"
     if held["failure"] == "reject_rate_exceeded":
         how_to_release += ", or raise SALESFLOW_INGEST_MAX_REJECT_RATE over its reject rate"
     fail(
@@ -32,6 +32,8 @@ def ingest_file(file: dict) -> dict:
     path = Path(file["path"])
     if not path.is_file():
         fail(f"{path} disappeared from the landing directory")
+    if file.get("contract_error"):
+        fail(f"{path.name}: not loaded: {file['contract_error']}. Fix the contract or remove it.")
     if file.get("held"):
         _fail_held(path, file["held"])
 
@@ -40,6 +42,10 @@ def ingest_file(file: dict) -> dict:
         # The binary's JSON report names the load it made and its counts.
         report_path = Path(scratch) / "report.json"
         cmd = [binary, "ingest", str(path), "--report-json", str(report_path)]
+        if file.get("feed"):
+            cmd += ["--feed", file["feed"]]
+        if file.get("contract"):
+            cmd += ["--contract", file["contract"]]
         per_file = settings.ingest_max_reject_rate()
         if per_file:
             cmd += ["--max-reject-rate", per_file]

@@ -62,6 +62,12 @@ def landing_dir(param: str | None = None) -> Path:
     return path("SALESFLOW_LANDING_DIR", REPO / ".local" / "landing")
 
 
+def contracts_dir() -> Path:
+    """SALESFLOW_CONTRACTS_DIR: the feeds' contracts, <feed>.toml for the files under
+    <landing>/<feed>/ (default <repo>/contracts)."""
+    return path("SALESFLOW_CONTRACTS_DIR", REPO / "contracts")
+
+
 def max_files_per_run() -> int:
     return env_int("SALESFLOW_MAX_FILES_PER_RUN", 500)
 
