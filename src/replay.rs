@@ -160,6 +160,7 @@ pub fn replay(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::generate::HEADER;
     use crate::load::RowKind;
 
     fn judged(contract: &Contract, header: &[&str], raw: &str) -> (RowKind, String) {
@@ -171,21 +172,6 @@ mod tests {
         let (kind, row) = rows.row();
         (kind, String::from_utf8(row.to_vec()).unwrap())
     }
-
-    const HEADER: [&str; 12] = [
-        "SaleID",
-        "ProductID",
-        "ProductName",
-        "Brand",
-        "Category",
-        "RetailerID",
-        "RetailerName",
-        "Channel",
-        "Location",
-        "Quantity",
-        "Price",
-        "Date",
-    ];
 
     #[test]
     fn a_record_is_judged_under_its_files_header() {

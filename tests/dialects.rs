@@ -47,15 +47,7 @@ fn feed(
 }
 
 fn names_and_locations(db: &TestDb) -> Vec<(String, Option<String>)> {
-    db.client()
-        .query(
-            "select product_name, location from raw.sales order by sale_id",
-            &[],
-        )
-        .unwrap()
-        .iter()
-        .map(|row| (row.get(0), row.get(1)))
-        .collect()
+    db.pairs("select product_name, location from raw.sales order by sale_id")
 }
 
 const ROWS: [&str; 2] = [
@@ -383,16 +375,8 @@ fn sniff_proposes_a_contract_that_loads_the_file() {
             ("Café Maker".into(), Some("München".into())),
         ]
     );
-    let values: Vec<(String, String)> = db
-        .client()
-        .query(
-            "select price::text, sale_date::text from raw.sales order by sale_id",
-            &[],
-        )
-        .unwrap()
-        .iter()
-        .map(|row| (row.get(0), row.get(1)))
-        .collect();
+    let values: Vec<(String, String)> =
+        db.pairs("select price::text, sale_date::text from raw.sales order by sale_id");
     assert_eq!(
         values,
         [

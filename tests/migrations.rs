@@ -22,15 +22,8 @@ fn a_schema_version_1_database_is_migrated_on_the_next_ingest() {
         .unwrap();
 
     db.salesflow_ok(&["ingest", &reference_csv()], 0);
-    let versions: Vec<(i32, String)> = client
-        .query(
-            "select version, name from salesflow.schema_migrations order by version",
-            &[],
-        )
-        .unwrap()
-        .iter()
-        .map(|row| (row.get(0), row.get(1)))
-        .collect();
+    let versions: Vec<(i32, String)> =
+        db.pairs("select version, name from salesflow.schema_migrations order by version");
     assert_eq!(
         versions,
         vec![

@@ -265,12 +265,12 @@ impl<'r> Ledger<'r> {
             .get(0))
     }
 
-    /// Marks the load succeeded with its counts and the header its file had.
+    /// Marks the load succeeded with its counts and, for a file, the header it had.
     pub(super) fn finish(
         transaction: &mut Transaction<'_>,
         load_id: i64,
         counts: &Counts,
-        header: &[String],
+        header: Option<&[String]>,
     ) -> Result<(), postgres::Error> {
         Self::update(
             transaction,
@@ -278,8 +278,20 @@ impl<'r> Ledger<'r> {
             "succeeded",
             Some(counts),
             None,
-            Some(header),
+            header,
         )
+    }
+
+    /// Marks the load failed with an error a retry may fix, when the connection still allows:
+    /// else the next loader marks it failed (`mark_abandoned`).
+    pub(super) fn record_error(client: &mut Client, load_id: i64, error: &str) {
+        if let Err(ledger_error) = Self::fail(client, load_id, Failure::Error, None, error) {
+            tracing::warn!(
+                ledger_error = %super::describe_error(&ledger_error),
+                load_id,
+                "could not record the failure in the ledger"
+            );
+        }
     }
 
     pub(super) fn fail(
@@ -313,8 +325,8 @@ impl<'r> Ledger<'r> {
             "update salesflow.loads
              set status = $2, rows_read = $3, rows_loaded = $4, rows_updated = $5,
                  rows_unchanged = $6, rows_duplicate = $7, rows_rejected = $8,
-                 finished_at = clock_timestamp(), failure = $9, error = $10,
-                 header = coalesce($11, header)
+                 rows_superseded = $12, finished_at = clock_timestamp(), failure = $9,
+                 error = $10, header = coalesce($11, header)
              where load_id = $1",
             &[
                 &load_id,
@@ -329,6 +341,7 @@ impl<'r> Ledger<'r> {
                 // PostgreSQL's text cannot hold a NUL, which a binary file's message may quote.
                 &failure.map(|(_, error)| error.replace('\0', "\\0")),
                 &header,
+                &n(counts.superseded),
             ],
         )?;
         Ok(())

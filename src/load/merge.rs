@@ -207,8 +207,13 @@ pub(super) fn merge_file<E, S: RowSource<Error = E>>(
 
     match load_id {
         Some(load_id) => {
-            super::ledger::Ledger::finish(&mut transaction, load_id, &counts, &streamed.header)
-                .map_err(db("writing the load ledger"))?;
+            super::ledger::Ledger::finish(
+                &mut transaction,
+                load_id,
+                &counts,
+                Some(&streamed.header),
+            )
+            .map_err(db("writing the load ledger"))?;
             transaction.commit().map_err(db("committing the file"))?;
             vacuum_new_tables(client, &new_tables);
         }

@@ -250,20 +250,7 @@ impl Warehouse {
                 .map_err(db("writing the load ledger"))?;
             }
             (Err(error), Some(load_id)) => {
-                // The connection may be gone; the next loader then marks it failed.
-                if let Err(ledger_error) = Ledger::fail(
-                    &mut self.client,
-                    load_id,
-                    Failure::Error,
-                    None,
-                    &error.to_string(),
-                ) {
-                    tracing::warn!(
-                        ledger_error = %describe_error(&ledger_error),
-                        load_id,
-                        "could not record the failure in the ledger"
-                    );
-                }
+                Ledger::record_error(&mut self.client, load_id, &error.to_string())
             }
         }
         let merged = merged?;

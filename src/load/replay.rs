@@ -29,9 +29,9 @@ use chrono::NaiveDate;
 use postgres::Transaction;
 
 use super::copy::{self, RowKind, RowWriter};
-use super::ledger::{Failure, Ledger, mark_abandoned};
+use super::ledger::{Ledger, mark_abandoned};
 use super::merge::{REJECT_FIELD_COLUMNS, SALES_COLUMNS, next_month, partition_name};
-use super::{LoadError, Warehouse, describe_error, lock};
+use super::{LoadError, Warehouse, lock};
 use crate::contract::Contract;
 use crate::report::Counts;
 
@@ -110,20 +110,7 @@ impl Warehouse {
         };
         let replayed = replay_rows(&mut self.client, load_id, &loads, &headers, judge);
         if let (Err(error), Some(load_id)) = (&replayed, load_id) {
-            // The connection may be gone; the next loader then marks it failed.
-            if let Err(ledger_error) = Ledger::fail(
-                &mut self.client,
-                load_id,
-                Failure::Error,
-                None,
-                &error.to_string(),
-            ) {
-                tracing::warn!(
-                    ledger_error = %describe_error(&ledger_error),
-                    load_id,
-                    "could not record the failure in the ledger"
-                );
-            }
+            Ledger::record_error(&mut self.client, load_id, &error.to_string());
         }
         Ok(ReplayOutcome {
             load_id,
@@ -239,7 +226,7 @@ fn replay_rows(
     debug_assert!(counts.is_balanced());
     match load_id {
         Some(load_id) => {
-            finish_ledger(&mut transaction, load_id, &counts)
+            Ledger::finish(&mut transaction, load_id, &counts, None)
                 .map_err(db("writing the load ledger"))?;
             transaction.commit().map_err(db("committing the replay"))?;
         }
@@ -545,32 +532,5 @@ fn create_missing_partitions(transaction: &mut Transaction<'_>) -> Result<(), Lo
             ))
             .map_err(db("creating a month's partition"))?;
     }
-    Ok(())
-}
-
-/// Marks the replay succeeded with its counts.
-fn finish_ledger(
-    transaction: &mut Transaction<'_>,
-    load_id: i64,
-    counts: &Counts,
-) -> Result<(), postgres::Error> {
-    let n = |value: u64| value as i64;
-    transaction.execute(
-        "update salesflow.loads
-         set status = 'succeeded', rows_read = $2, rows_loaded = $3, rows_updated = $4,
-             rows_unchanged = $5, rows_duplicate = $6, rows_rejected = $7, rows_superseded = $8,
-             finished_at = clock_timestamp()
-         where load_id = $1",
-        &[
-            &load_id,
-            &n(counts.read),
-            &n(counts.loaded),
-            &n(counts.updated),
-            &n(counts.unchanged),
-            &n(counts.duplicate),
-            &n(counts.rejected),
-            &n(counts.superseded),
-        ],
-    )?;
     Ok(())
 }

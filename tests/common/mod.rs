@@ -73,6 +73,20 @@ impl TestDb {
         self.client().query_one(sql, &[]).expect(sql).get(0)
     }
 
+    /// The first two columns of a query's rows.
+    pub fn pairs<A, B>(&self, sql: &str) -> Vec<(A, B)>
+    where
+        A: for<'a> postgres::types::FromSql<'a>,
+        B: for<'a> postgres::types::FromSql<'a>,
+    {
+        self.client()
+            .query(sql, &[])
+            .expect(sql)
+            .iter()
+            .map(|row| (row.get(0), row.get(1)))
+            .collect()
+    }
+
     pub fn count(&self, sql: &str) -> i64 {
         self.value::<i64>(sql)
     }
