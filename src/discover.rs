@@ -320,5 +320,11 @@ mod tests {
             Some("aaa"),
             Some(0.0)
         ));
+        // A failure recorded before failures had classes.
+        let unclassified = FailedLoad {
+            failure: None,
+            ..failed("error", 100, 0, None)
+        };
+        assert!(!fails_again(&unclassified, Some("aaa"), Some(0.0)));
     }
 }
