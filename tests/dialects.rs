@@ -394,3 +394,33 @@ fn sniff_proposes_a_contract_that_loads_the_file() {
         stderr(&output)
     );
 }
+
+#[test]
+fn a_database_that_is_not_utf8_stores_the_rows_in_its_own_encoding() {
+    let db = TestDb::new("latin1");
+    let mut admin = postgres::Client::connect(&server_url(), postgres::NoTls).unwrap();
+    for statement in [
+        format!("drop database {}", db.name),
+        format!(
+            "create database {} encoding 'LATIN1' template template0 lc_collate 'C' lc_ctype 'C'",
+            db.name
+        ),
+    ] {
+        admin.batch_execute(&statement).unwrap();
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let file = feed(
+        dir.path(),
+        "utf8.csv",
+        &[HEADER, ROWS[0], ROWS[1]],
+        encoding_rs::UTF_8,
+    );
+    db.salesflow_ok(&["ingest", &file], 0);
+    assert_eq!(
+        names_and_locations(&db),
+        [
+            ("Café Maker".into(), Some("München".into())),
+            ("Blender".into(), Some("Zürich".into())),
+        ]
+    );
+}

@@ -27,7 +27,7 @@ use chrono::{Datelike, NaiveDate};
 use postgres::types::ToSql;
 use postgres::{Client, CopyInWriter, Transaction};
 
-use super::copy::{self, RowKind, RowWriter};
+use super::copy::{self, RowKind, RowWriter, SaleFormat};
 use super::{LoadError, LoadOutcome, LoadRequest, RowSource, Streamed};
 use crate::report::Counts;
 
@@ -314,7 +314,7 @@ impl Landing {
         transaction: &mut Transaction<'_>,
         source: &mut S,
     ) -> Result<Result<Streamed, S::Error>, LoadError> {
-        let mut rows = RowWriter::default();
+        let mut rows = RowWriter::new(SaleFormat::Binary);
         let mut rejects: Vec<u8> = Vec::new();
         let mut landing = self.start_copy(transaction)?;
         loop {
@@ -327,7 +327,7 @@ impl Landing {
             match rows.row() {
                 (RowKind::Sale { month }, row) => {
                     if !self.months.contains(&month) {
-                        finish_copy(landing)?;
+                        self.finish_copy(landing)?;
                         self.add_month(transaction, month)?;
                         landing = self.start_copy(transaction)?;
                     }
@@ -336,7 +336,7 @@ impl Landing {
                 (RowKind::Reject, row) => {
                     rejects.extend_from_slice(row);
                     if rejects.len() >= REJECT_BATCH_BYTES {
-                        finish_copy(landing)?;
+                        self.finish_copy(landing)?;
                         self.copy_rejects(transaction, &rejects)?;
                         rejects.clear();
                         landing = self.start_copy(transaction)?;
@@ -344,7 +344,7 @@ impl Landing {
                 }
             }
         }
-        finish_copy(landing)?;
+        self.finish_copy(landing)?;
         if !rejects.is_empty() {
             self.copy_rejects(transaction, &rejects)?;
         }
@@ -357,12 +357,27 @@ impl Landing {
     ) -> Result<LandingCopy<'t>, LoadError> {
         let writer = transaction
             .copy_in(&format!(
-                "copy {} ({}) from stdin",
+                "copy {} ({}) from stdin (format binary)",
                 self.name,
-                copy::LANDING_COLUMNS
+                copy::LANDING_COLUMNS,
             ))
             .map_err(|source| LoadError::database("starting COPY", source))?;
-        Ok(BufWriter::with_capacity(1 << 18, writer))
+        let mut landing = BufWriter::with_capacity(1 << 18, writer);
+        landing
+            .write_all(copy::BINARY_HEADER)
+            .map_err(LoadError::Copy)?;
+        Ok(landing)
+    }
+
+    fn finish_copy(&self, mut landing: LandingCopy<'_>) -> Result<u64, LoadError> {
+        landing
+            .write_all(copy::BINARY_TRAILER)
+            .map_err(LoadError::Copy)?;
+        landing
+            .into_inner()
+            .map_err(|error| LoadError::Copy(error.into_error()))?
+            .finish()
+            .map_err(|source| LoadError::database("finishing COPY", source))
     }
 
     /// Creates the month's table, unindexed, as a partition of the landing table.
@@ -405,14 +420,6 @@ impl Landing {
         self.reject_batches += 1;
         Ok(())
     }
-}
-
-fn finish_copy(landing: LandingCopy<'_>) -> Result<u64, LoadError> {
-    landing
-        .into_inner()
-        .map_err(|error| LoadError::Copy(error.into_error()))?
-        .finish()
-        .map_err(|source| LoadError::database("finishing COPY", source))
 }
 
 /// True when no sale id of the file is stored yet: one range probe of the key index.
