@@ -635,12 +635,15 @@ fn append_rows(
     new_months: &[NaiveDate],
     keys_empty: bool,
 ) -> Result<(), LoadError> {
-    // The keys first, from the whole landing table, before its months move out of it.
+    // The keys first, from the whole landing table, before its months move out of it. Into
+    // a filled key table in sale id order: the landing table gives them month by month, and
+    // 36 interleaved runs would split the key index's pages all over the new ids' range.
     insert_keys(
         step,
         &format!(
-            "select sale_id, sale_date, row_hash, load_id from {}",
-            landing.name
+            "select sale_id, sale_date, row_hash, load_id from {}{}",
+            landing.name,
+            if keys_empty { "" } else { " order by sale_id" }
         ),
         keys_empty,
     )?;
