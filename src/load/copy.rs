@@ -295,9 +295,9 @@ mod tests {
     use rust_decimal::Decimal;
     use std::borrow::Cow;
 
-    #[test]
-    fn sale_row_is_tab_separated_with_nulls_and_escapes() {
-        let sale = Sale {
+    /// A sale with NULLs, escapes, a currency and two flags, at `price`.
+    fn desk_lamp(price: Decimal) -> Sale<'static> {
+        Sale {
             sale_id: 1002,
             product_id: None,
             product_name: Some("Desk\tLamp \\ \"big\""),
@@ -308,7 +308,7 @@ mod tests {
             channel: "Online",
             location: None,
             quantity: 3,
-            price: Decimal::new(10000, 2),
+            price,
             currency: Some(Cow::Borrowed("USD")),
             sale_date: chrono::NaiveDate::from_ymd_opt(2024, 3, 1).unwrap(),
             flags: vec![
@@ -316,7 +316,12 @@ mod tests {
                 Flag::Repair(Field::Price, Repair::CurrencyCode),
             ],
             row_hash: -42,
-        };
+        }
+    }
+
+    #[test]
+    fn sale_row_is_tab_separated_with_nulls_and_escapes() {
+        let sale = desk_lamp(Decimal::new(10000, 2));
         let mut writer = RowWriter::default();
         writer.sale(291, &sale);
         let (kind, row) = writer.row();
@@ -358,24 +363,8 @@ mod tests {
         use postgres::types::FromSql;
 
         let sale = Sale {
-            sale_id: 1002,
-            product_id: None,
-            product_name: Some("Desk\tLamp \\ \"big\""),
-            brand: Some("BrandF"),
-            category: Some("Electronics"),
-            retailer_id: Some(1),
-            retailer_name: Some("Tech\nGear"),
-            channel: "Online",
-            location: None,
-            quantity: 3,
-            price: Decimal::new(-123456, 2),
-            currency: Some(Cow::Borrowed("USD")),
             sale_date: chrono::NaiveDate::from_ymd_opt(1999, 12, 31).unwrap(),
-            flags: vec![
-                Flag::Repair(Field::ProductId, Repair::Missing),
-                Flag::Repair(Field::Price, Repair::CurrencyCode),
-            ],
-            row_hash: -42,
+            ..desk_lamp(Decimal::new(-123456, 2))
         };
         let mut writer = RowWriter::new(SaleFormat::Binary);
         writer.sale(291, &sale);
