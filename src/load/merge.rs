@@ -57,12 +57,12 @@ pub(super) const REJECT_FIELD_COLUMNS: &str = "sale_id, product_id, product_name
 const REJECT_BATCH_BYTES: usize = 1 << 20;
 
 /// The transaction of one file, with timing of each step in the debug log.
-struct Step<'c, 't> {
-    transaction: &'t mut Transaction<'c>,
+pub(super) struct Step<'c, 't> {
+    pub(super) transaction: &'t mut Transaction<'c>,
 }
 
 impl Step<'_, '_> {
-    fn run(
+    pub(super) fn run(
         &mut self,
         label: &'static str,
         sql: &str,
@@ -82,7 +82,7 @@ impl Step<'_, '_> {
         Ok(rows)
     }
 
-    fn batch(&mut self, label: &'static str, sql: &str) -> Result<(), LoadError> {
+    pub(super) fn batch(&mut self, label: &'static str, sql: &str) -> Result<(), LoadError> {
         let started = Instant::now();
         self.transaction
             .batch_execute(sql)
@@ -95,7 +95,7 @@ impl Step<'_, '_> {
         Ok(())
     }
 
-    fn query_one(
+    pub(super) fn query_one(
         &mut self,
         label: &'static str,
         sql: &str,
@@ -604,7 +604,7 @@ fn insert_keys(step: &mut Step<'_, '_>, select: &str, keys_empty: bool) -> Resul
 }
 
 /// The names of `raw.sales`' partitions, as `partition_name` spells them.
-fn existing_partitions(step: &mut Step<'_, '_>) -> Result<BTreeSet<String>, LoadError> {
+pub(super) fn existing_partitions(step: &mut Step<'_, '_>) -> Result<BTreeSet<String>, LoadError> {
     Ok(step
         .transaction
         .query(

@@ -30,7 +30,9 @@ use postgres::Transaction;
 
 use super::copy::{self, RowKind, RowWriter};
 use super::ledger::{Ledger, mark_abandoned};
-use super::merge::{REJECT_FIELD_COLUMNS, SALES_COLUMNS, next_month, partition_name};
+use super::merge::{
+    REJECT_FIELD_COLUMNS, SALES_COLUMNS, Step, existing_partitions, next_month, partition_name,
+};
 use super::{LoadError, Warehouse, lock};
 use crate::contract::Contract;
 use crate::report::Counts;
@@ -328,25 +330,12 @@ fn merge_replayed(
     replay_id: i64,
     read: u64,
 ) -> Result<Counts, LoadError> {
-    let db = |context| move |source| LoadError::database(context, source);
-    let mut run = |label: &'static str, sql: &str| -> Result<u64, LoadError> {
-        let started = std::time::Instant::now();
-        let rows = transaction
-            .execute(sql, &[])
-            .map_err(|source| LoadError::database(label, source))?;
-        tracing::debug!(
-            step = label,
-            rows,
-            ms = started.elapsed().as_millis() as u64,
-            "replay step"
-        );
-        Ok(rows)
-    };
+    let mut step = Step { transaction };
     // Each passing row against (1) later lines of its own file in this replay, passing or
     // failing again with a sale id, (2) rows of later loads passing in this replay, (3) the
     // word that stands on its sale: origin (load, line) of raw.sale_keys, NULL meaning the
     // load that wrote the stored version and that version's line.
-    run(
+    step.run(
         "classifying replayed rows",
         "create temp table replay_judged on commit drop as
          with ranked as (
@@ -379,19 +368,19 @@ fn merge_replayed(
                     else 'updated'
                 end as outcome
          from ranked",
+        &[],
     )?;
-    let counted = transaction
-        .query_one(
-            "select count(*) filter (where outcome = 'loaded') as loaded,
-                    count(*) filter (where outcome = 'updated') as updated,
-                    count(*) filter (where outcome = 'unchanged') as unchanged,
-                    count(*) filter (where outcome = 'duplicate') as duplicate,
-                    count(*) filter (where outcome = 'superseded') as superseded,
-                    (select count(*) from replay_rejects) as rejected
-             from replay_judged",
-            &[],
-        )
-        .map_err(db("counting the outcomes"))?;
+    let counted = step.query_one(
+        "counting the outcomes",
+        "select count(*) filter (where outcome = 'loaded') as loaded,
+                count(*) filter (where outcome = 'updated') as updated,
+                count(*) filter (where outcome = 'unchanged') as unchanged,
+                count(*) filter (where outcome = 'duplicate') as duplicate,
+                count(*) filter (where outcome = 'superseded') as superseded,
+                (select count(*) from replay_rejects) as rejected
+         from replay_judged",
+        &[],
+    )?;
     let count = |column| counted.get::<_, i64>(column) as u64;
     let counts = Counts {
         read,
@@ -404,57 +393,57 @@ fn merge_replayed(
     };
 
     if counts.loaded + counts.updated > 0 {
-        create_missing_partitions(transaction)?;
+        create_missing_partitions(&mut step)?;
     }
-    let mut run = |label: &'static str, sql: &str| -> Result<u64, LoadError> {
-        transaction
-            .execute(sql, &[])
-            .map_err(|source| LoadError::database(label, source))
-    };
     if counts.updated > 0 {
-        run(
+        step.run(
             "removing the old versions of updated sales",
             "delete from raw.sales s using replay_judged j
              where j.outcome = 'updated' and s.sale_id = j.sale_id and s.sale_date = j.old_sale_date",
+            &[],
         )?;
-        run(
+        step.run(
             "updating sale keys",
             "update raw.sale_keys k
              set sale_date = j.sale_date, row_hash = j.row_hash, load_id = j.load_id,
                  origin_load_id = j.origin_load_id, origin_line = j.source_line
              from replay_judged j
              where k.sale_id = j.sale_id and j.outcome = 'updated'",
+            &[],
         )?;
     }
     if counts.loaded + counts.updated > 0 {
-        run(
+        step.run(
             "inserting new and updated sales",
             &format!(
                 "insert into raw.sales ({SALES_COLUMNS}, origin_load_id)
                  select {SALES_COLUMNS}, origin_load_id from replay_judged
                  where outcome in ('loaded', 'updated')"
             ),
+            &[],
         )?;
     }
     if counts.loaded > 0 {
-        run(
+        step.run(
             "inserting sale keys",
             "insert into raw.sale_keys
                (sale_id, sale_date, row_hash, load_id, origin_load_id, origin_line)
              select sale_id, sale_date, row_hash, load_id, origin_load_id, source_line
              from replay_judged where outcome = 'loaded'",
+            &[],
         )?;
     }
     if counts.unchanged > 0 {
-        run(
+        step.run(
             "recording the newest word on unchanged sales",
             "update raw.sale_keys k
              set origin_load_id = j.origin_load_id, origin_line = j.source_line
              from replay_judged j
              where k.sale_id = j.sale_id and j.outcome = 'unchanged'",
+            &[],
         )?;
     }
-    run(
+    step.run(
         "recording the outcomes",
         &format!(
             "insert into raw.sales_replays
@@ -470,17 +459,19 @@ fn merge_replayed(
                    from replay_rejects) o
              join raw.sales_rejects q on q.load_id = o.load_id and q.source_line = o.source_line"
         ),
+        &[],
     )?;
-    run(
+    step.run(
         "taking passing rows out of the quarantine",
         "delete from raw.sales_rejects q using replay_judged j
          where q.load_id = j.origin_load_id and q.source_line = j.source_line",
+        &[],
     )?;
     let fields: Vec<&str> = REJECT_FIELD_COLUMNS.split(", ").collect();
     let assignments: Vec<String> = fields.iter().map(|c| format!("{c} = r.{c}")).collect();
     let old: Vec<String> = fields.iter().map(|c| format!("q.{c}")).collect();
     let new: Vec<String> = fields.iter().map(|c| format!("r.{c}")).collect();
-    run(
+    step.run(
         "judging the quarantine again",
         &format!(
             "update raw.sales_rejects q
@@ -492,24 +483,17 @@ fn merge_replayed(
             old = old.join(", "),
             new = new.join(", "),
         ),
+        &[],
     )?;
     Ok(counts)
 }
 
 /// Creates the partitions of `raw.sales` that the months of the rows to insert lack.
-fn create_missing_partitions(transaction: &mut Transaction<'_>) -> Result<(), LoadError> {
+fn create_missing_partitions(step: &mut Step<'_, '_>) -> Result<(), LoadError> {
     let db = |context| move |source| LoadError::database(context, source);
-    let existing: BTreeSet<String> = transaction
-        .query(
-            "select 'raw.' || c.relname from pg_inherits i join pg_class c on c.oid = i.inhrelid
-             where i.inhparent = 'raw.sales'::regclass",
-            &[],
-        )
-        .map_err(db("listing partitions"))?
-        .iter()
-        .map(|row| row.get(0))
-        .collect();
-    let months: Vec<NaiveDate> = transaction
+    let existing = existing_partitions(step)?;
+    let months: Vec<NaiveDate> = step
+        .transaction
         .query(
             "select distinct date_trunc('month', sale_date)::date::text from replay_judged
              where outcome in ('loaded', 'updated')",
@@ -524,13 +508,14 @@ fn create_missing_partitions(transaction: &mut Transaction<'_>) -> Result<(), Lo
         if existing.contains(&partition) {
             continue;
         }
-        transaction
-            .batch_execute(&format!(
+        step.batch(
+            "creating a month's partition",
+            &format!(
                 "create table {partition} partition of raw.sales
                    for values from ('{month}') to ('{next}')",
                 next = next_month(month)
-            ))
-            .map_err(db("creating a month's partition"))?;
+            ),
+        )?;
     }
     Ok(())
 }
