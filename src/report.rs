@@ -144,6 +144,42 @@ pub fn to_json(files: &[FileReport]) -> String {
     serde_json::to_string_pretty(&report).expect("reports serialize")
 }
 
+/// A table: a header line and one line per row, columns two spaces apart, each as wide as its
+/// widest cell; the first `left` columns (names) are aligned left, the others (numbers) right.
+pub fn render_columns<R: AsRef<[String]>>(header: &[&str], rows: &[R], left: usize) -> String {
+    let widths: Vec<usize> = (0..header.len())
+        .map(|column| {
+            rows.iter()
+                .map(|row| row.as_ref()[column].chars().count())
+                .chain([header[column].chars().count()])
+                .max()
+                .unwrap_or(0)
+        })
+        .collect();
+    let mut out = String::new();
+    let mut line = |cells: &[&str]| {
+        let mut text = String::new();
+        for (column, cell) in cells.iter().enumerate() {
+            if column > 0 {
+                text.push_str("  ");
+            }
+            let width = widths[column];
+            if column < left {
+                let _ = write!(text, "{cell:<width$}");
+            } else {
+                let _ = write!(text, "{cell:>width$}");
+            }
+        }
+        out.push_str(text.trim_end());
+        out.push('\n');
+    };
+    line(header);
+    for row in rows {
+        line(&row.as_ref().iter().map(String::as_str).collect::<Vec<_>>());
+    }
+    out
+}
+
 /// The per-file summary table, with a total line when there are several files, and
 /// the top reject reasons and flags under it; nothing when there is no file (the commands
 /// warn about that).
@@ -188,36 +224,7 @@ pub fn render_table(files: &[FileReport]) -> String {
             format!("{total_seconds:.2}"),
         ));
     }
-    let widths: Vec<usize> = (0..header.len())
-        .map(|column| {
-            rows.iter()
-                .map(|row| row[column].chars().count())
-                .chain([header[column].len()])
-                .max()
-                .unwrap_or(0)
-        })
-        .collect();
-    let mut out = String::new();
-    let mut line = |cells: &[&str]| {
-        let mut text = String::new();
-        for (column, cell) in cells.iter().enumerate() {
-            if column > 0 {
-                text.push_str("  ");
-            }
-            let width = widths[column];
-            if column < 3 {
-                let _ = write!(text, "{cell:<width$}");
-            } else {
-                let _ = write!(text, "{cell:>width$}");
-            }
-        }
-        out.push_str(text.trim_end());
-        out.push('\n');
-    };
-    line(&header);
-    for row in &rows {
-        line(&row.iter().map(String::as_str).collect::<Vec<_>>());
-    }
+    let mut out = render_columns(&header, &rows, 3);
     for (file, name) in files.iter().zip(&names) {
         if let Some(error) = &file.error {
             let _ = writeln!(out, "{name}: {error}");

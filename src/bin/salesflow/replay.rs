@@ -118,28 +118,7 @@ fn render(report: &ReplayReport) -> String {
         c.rejected.to_string(),
         format!("{:.2}", report.seconds),
     ];
-    let widths: Vec<usize> = header
-        .iter()
-        .zip(&cells)
-        .map(|(name, cell)| name.len().max(cell.len()))
-        .collect();
-    let line = |items: Vec<&str>| {
-        let parts: Vec<String> = items
-            .iter()
-            .zip(&widths)
-            .enumerate()
-            .map(|(column, (item, &width))| {
-                if column < 3 {
-                    format!("{item:<width$}")
-                } else {
-                    format!("{item:>width$}")
-                }
-            })
-            .collect();
-        format!("{}\n", parts.join("  ").trim_end())
-    };
-    let mut out = line(header.to_vec());
-    out.push_str(&line(cells.iter().map(String::as_str).collect()));
+    let mut out = salesflow::report::render_columns(&header, &[cells], 3);
     if !report.reject_reasons.is_empty() {
         let reasons: Vec<String> = report
             .reject_reasons
