@@ -3,7 +3,7 @@
 mod common;
 
 use std::process::Stdio;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use common::*;
 
@@ -301,18 +301,16 @@ fn a_revocation_racing_a_publication_waits_for_it_and_is_refused() {
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while db.count(
-        "select count(*) from pg_stat_activity
-         where datname = current_database() and wait_event_type = 'Lock'",
-    ) == 0
-    {
-        assert!(
-            Instant::now() < deadline,
-            "the revocation never waited for the publication"
-        );
-        std::thread::sleep(Duration::from_millis(20));
-    }
+    wait_until(
+        "the revocation never waited for the publication",
+        Duration::from_secs(30),
+        || {
+            db.count(
+                "select count(*) from pg_stat_activity
+                 where datname = current_database() and wait_event_type = 'Lock'",
+            ) > 0
+        },
+    );
     publication.commit().unwrap();
     let output = child.wait_with_output().unwrap();
     assert_eq!(output.status.code(), Some(2), "{}", stderr(&output));

@@ -4,7 +4,7 @@ mod common;
 
 use std::io::Write;
 use std::process::Stdio;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use common::*;
 use rust_decimal::Decimal;
@@ -671,18 +671,16 @@ fn a_load_waiting_for_another_says_so_and_the_ledger_keeps_absolute_paths() {
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while db.count(
-        "select count(*) from pg_locks where locktype = 'advisory' and not granted
-         and database = (select oid from pg_database where datname = current_database())",
-    ) == 0
-    {
-        assert!(
-            Instant::now() < deadline,
-            "the load never waited for the lock"
-        );
-        std::thread::sleep(Duration::from_millis(20));
-    }
+    wait_until(
+        "the load never waited for the lock",
+        Duration::from_secs(30),
+        || {
+            db.count(
+                "select count(*) from pg_locks where locktype = 'advisory' and not granted
+             and database = (select oid from pg_database where datname = current_database())",
+            ) > 0
+        },
+    );
     holder
         .execute("select pg_advisory_unlock(1397115991, 1)", &[])
         .unwrap();
@@ -719,15 +717,13 @@ fn killed_load_leaves_nothing_and_the_rerun_loads_once() {
         .stderr(Stdio::null())
         .spawn()
         .unwrap();
-    let deadline = Instant::now() + Duration::from_secs(60);
-    while db.count("select count(*) from salesflow.loads where status = 'running'") == 0 {
-        assert!(Instant::now() < deadline, "the load never started");
+    wait_until("the load never started", Duration::from_secs(60), || {
         assert!(
             child.try_wait().unwrap().is_none(),
             "the load ended too early"
         );
-        std::thread::sleep(Duration::from_millis(20));
-    }
+        db.count("select count(*) from salesflow.loads where status = 'running'") > 0
+    });
     std::thread::sleep(Duration::from_millis(1500));
     assert!(
         child.try_wait().unwrap().is_none(),
@@ -737,12 +733,14 @@ fn killed_load_leaves_nothing_and_the_rerun_loads_once() {
     child.wait().unwrap();
 
     // The server ends the dead session's transaction; nothing of it is visible.
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while db.count("select count(*) from pg_stat_activity where application_name = 'salesflow'") > 0
-    {
-        assert!(Instant::now() < deadline, "the killed session lingers");
-        std::thread::sleep(Duration::from_millis(50));
-    }
+    wait_until(
+        "the killed session lingers",
+        Duration::from_secs(30),
+        || {
+            db.count("select count(*) from pg_stat_activity where application_name = 'salesflow'")
+                == 0
+        },
+    );
     assert_eq!(db.count("select count(*) from raw.sales"), 0);
     assert_eq!(db.count("select count(*) from raw.sale_keys"), 0);
 
@@ -788,13 +786,15 @@ fn a_connection_lost_mid_run_still_reports_the_files_loaded_before() {
     .stderr(Stdio::piped())
     .spawn()
     .unwrap();
-    let deadline = Instant::now() + Duration::from_secs(60);
-    while db.count("select count(*) from salesflow.loads where status = 'running' and load_id = 2")
-        == 0
-    {
-        assert!(Instant::now() < deadline, "the second load never started");
-        std::thread::sleep(Duration::from_millis(20));
-    }
+    wait_until(
+        "the second load never started",
+        Duration::from_secs(60),
+        || {
+            db.count(
+                "select count(*) from salesflow.loads where status = 'running' and load_id = 2",
+            ) > 0
+        },
+    );
     let terminated: bool = db.value(
         "select bool_or(pg_terminate_backend(pid)) from pg_stat_activity
          where application_name = 'salesflow' and datname = current_database()",

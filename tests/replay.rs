@@ -5,7 +5,7 @@ mod common;
 
 use std::path::Path;
 use std::process::Stdio;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use common::*;
 
@@ -407,22 +407,20 @@ fn a_killed_replay_leaves_nothing_and_the_next_run_marks_it_failed() {
         .stderr(Stdio::null())
         .spawn()
         .unwrap();
-    let deadline = Instant::now() + Duration::from_secs(60);
-    while db.count(
-        "select count(*) from pg_stat_activity
-         where application_name = 'salesflow' and wait_event_type = 'Lock'",
-    ) == 0
-    {
-        assert!(
-            Instant::now() < deadline,
-            "the replay never reached the merge"
-        );
-        assert!(
-            child.try_wait().unwrap().is_none(),
-            "the replay ended early"
-        );
-        std::thread::sleep(Duration::from_millis(20));
-    }
+    wait_until(
+        "the replay never reached the merge",
+        Duration::from_secs(60),
+        || {
+            assert!(
+                child.try_wait().unwrap().is_none(),
+                "the replay ended early"
+            );
+            db.count(
+                "select count(*) from pg_stat_activity
+             where application_name = 'salesflow' and wait_event_type = 'Lock'",
+            ) > 0
+        },
+    );
     assert_eq!(
         db.value::<String>("select status from salesflow.loads where load_id = 2"),
         "running"
@@ -432,12 +430,14 @@ fn a_killed_replay_leaves_nothing_and_the_next_run_marks_it_failed() {
     // The server notices the dead client once the statement it waits in can go on, and ends
     // the session with its transaction uncommitted.
     hold.rollback().unwrap();
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while db.count("select count(*) from pg_stat_activity where application_name = 'salesflow'") > 0
-    {
-        assert!(Instant::now() < deadline, "the killed session lingers");
-        std::thread::sleep(Duration::from_millis(50));
-    }
+    wait_until(
+        "the killed session lingers",
+        Duration::from_secs(30),
+        || {
+            db.count("select count(*) from pg_stat_activity where application_name = 'salesflow'")
+                == 0
+        },
+    );
 
     let after = state(&db);
     assert_eq!(after[..4], before[..4], "nothing of the replay is left");

@@ -201,6 +201,15 @@ impl Drop for TestDb {
     }
 }
 
+/// Polls until `done` holds, every 20 ms; fails with `what` once `timeout` has passed.
+pub fn wait_until(what: &str, timeout: std::time::Duration, mut done: impl FnMut() -> bool) {
+    let deadline = std::time::Instant::now() + timeout;
+    while !done() {
+        assert!(std::time::Instant::now() < deadline, "{what}");
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+}
+
 /// Writes a synthetic feed, `salesflow generate ARGS`, to DIR/NAME; returns its path.
 pub fn generated(dir: &Path, name: &str, args: &[&str]) -> String {
     let path = dir.join(name).to_str().expect("UTF-8 path").to_string();
