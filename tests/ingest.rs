@@ -51,7 +51,7 @@ fn reference_file_lands_with_every_row_accounted_for() {
     );
 
     assert_eq!(db.count("select count(*) from raw.sales"), 1004);
-    assert_eq!(db.count("select count(*) from raw.sale_keys"), 1004);
+    assert_keys_name_the_stored_versions(&db, 1004);
     assert_eq!(
         db.value::<Decimal>("select sum(price) from raw.sales"),
         Decimal::new(175_330_000, 2)
@@ -864,6 +864,19 @@ fn assert_new_partition_is_complete(db: &TestDb, partition: &str) {
     );
 }
 
+/// The key table holds one row per stored sale, with that sale's date, content hash and load
+/// (on the append path the loader sends them from the file's stream, not from the table).
+fn assert_keys_name_the_stored_versions(db: &TestDb, sales: i64) {
+    assert_eq!(db.count("select count(*) from raw.sale_keys"), sales);
+    assert_eq!(
+        db.count(
+            "select count(*) from raw.sale_keys k join raw.sales s using (sale_id)
+             where (k.sale_date, k.row_hash, k.load_id) = (s.sale_date, s.row_hash, s.load_id)"
+        ),
+        sales
+    );
+}
+
 #[test]
 fn appending_new_sales_fills_existing_and_new_partitions_with_indexes() {
     let db = TestDb::new("append");
@@ -874,6 +887,7 @@ fn appending_new_sales_fills_existing_and_new_partitions_with_indexes() {
     assert_eq!(db.count("select count(*) from raw.sales_2024_02"), 4);
     assert_eq!(db.count("select count(*) from raw.sales_2024_06"), 2);
     assert_eq!(db.count("select count(*) from raw.sale_keys"), 6);
+    assert_keys_name_the_stored_versions(&db, 6);
     assert_new_partition_is_complete(&db, "sales_2024_06");
     // A later re-send of one of them takes the merge path and updates it.
     db.salesflow_ok(&["ingest", &fixture("resend.csv")], 0);

@@ -28,14 +28,37 @@ pub const REJECT_COLUMNS: &str = "source_line, sale_id, product_id, product_name
      category, retailer_id, retailer_name, channel, location, quantity, price, currency, \
      sale_date, raw_record, reasons, message";
 
+/// The key table's columns (`raw.sale_keys`) that a new sale fills, in COPY order.
+pub const KEY_COLUMNS: &str = "sale_id, sale_date, row_hash, load_id";
+
 /// What the row just encoded is, so that the loader sends it to the right table.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum RowKind {
     /// A valid sale, of the month that starts on this day.
     Sale {
         month: NaiveDate,
+        key: SaleKey,
     },
     Reject,
+}
+
+/// What the key table keeps of a sale.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SaleKey {
+    pub sale_id: i64,
+    pub sale_date: NaiveDate,
+    pub row_hash: i64,
+}
+
+impl SaleKey {
+    /// Appends the key as a binary COPY tuple of `KEY_COLUMNS`, with the load's id.
+    pub fn write_binary(&self, row: &mut Vec<u8>, load_id: i64) {
+        row.extend_from_slice(&4i16.to_be_bytes());
+        binary_field(row, &self.sale_id.to_be_bytes());
+        binary_field(row, &days_since_2000(self.sale_date).to_be_bytes());
+        binary_field(row, &self.row_hash.to_be_bytes());
+        binary_field(row, &load_id.to_be_bytes());
+    }
 }
 
 /// How valid sales are encoded.
@@ -88,6 +111,11 @@ impl RowWriter {
     pub fn sale(&mut self, line: u64, sale: &Sale<'_>) {
         self.kind = RowKind::Sale {
             month: super::month_of(sale.sale_date),
+            key: SaleKey {
+                sale_id: sale.sale_id,
+                sale_date: sale.sale_date,
+                row_hash: sale.row_hash,
+            },
         };
         if self.format == SaleFormat::Binary {
             self.binary_sale(line, sale);
@@ -325,10 +353,16 @@ mod tests {
         let mut writer = RowWriter::default();
         writer.sale(291, &sale);
         let (kind, row) = writer.row();
+        let sale_date = chrono::NaiveDate::from_ymd_opt(2024, 3, 1).unwrap();
         assert_eq!(
             kind,
             RowKind::Sale {
-                month: chrono::NaiveDate::from_ymd_opt(2024, 3, 1).unwrap()
+                month: sale_date,
+                key: SaleKey {
+                    sale_id: 1002,
+                    sale_date,
+                    row_hash: -42
+                }
             }
         );
         assert_eq!(
@@ -359,6 +393,22 @@ mod tests {
     }
 
     #[test]
+    fn a_binary_key_row_has_the_types_of_the_key_table() {
+        let key = SaleKey {
+            sale_id: 1002,
+            sale_date: chrono::NaiveDate::from_ymd_opt(2000, 1, 3).unwrap(),
+            row_hash: -42,
+        };
+        let mut row = Vec::new();
+        key.write_binary(&mut row, 7);
+        let fields = binary_fields(&row);
+        assert_eq!(fields.len(), KEY_COLUMNS.split(", ").count());
+        let int8 = |i: usize| i64::from_be_bytes(fields[i].clone().unwrap().try_into().unwrap());
+        assert_eq!((int8(0), int8(2), int8(3)), (1002, -42, 7));
+        assert_eq!(fields[1].as_deref(), Some(&2i32.to_be_bytes()[..]));
+    }
+
+    #[test]
     fn a_binary_sale_row_has_the_types_of_raw_sales() {
         use postgres::types::FromSql;
 
@@ -369,12 +419,8 @@ mod tests {
         let mut writer = RowWriter::new(SaleFormat::Binary);
         writer.sale(291, &sale);
         let (kind, row) = writer.row();
-        assert_eq!(
-            kind,
-            RowKind::Sale {
-                month: chrono::NaiveDate::from_ymd_opt(1999, 12, 1).unwrap()
-            }
-        );
+        assert!(matches!(kind, RowKind::Sale { month, .. }
+            if month == chrono::NaiveDate::from_ymd_opt(1999, 12, 1).unwrap()));
         let fields = binary_fields(row);
         assert_eq!(fields.len(), LANDING_COLUMNS.split(", ").count());
         let int8 = |i: usize| i64::from_be_bytes(fields[i].clone().unwrap().try_into().unwrap());

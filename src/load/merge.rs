@@ -28,6 +28,7 @@ use postgres::types::ToSql;
 use postgres::{Client, CopyInWriter, Transaction};
 
 use super::copy::{self, RowKind, RowWriter, SaleFormat};
+use super::key_spool::KeySpool;
 use super::{LoadError, LoadOutcome, LoadRequest, RowSource, Streamed};
 use crate::report::Counts;
 
@@ -196,7 +197,22 @@ pub(super) fn merge_file<E, S: RowSource<Error = E>>(
         new_tables.push("raw.sale_keys".to_string());
     }
     if append {
-        append_rows(&mut step, &landing, &new_months, keys_were_empty)?;
+        let keys = match landing.keys.take() {
+            Some(spool) => KeyRows::Spooled(spool),
+            // From the whole landing table, before its months move out of it. Into a filled
+            // key table in sale id order: the landing table gives them month by month, and
+            // 36 interleaved runs would split the key index's pages all over the ids' range.
+            None => KeyRows::Selected(format!(
+                "select sale_id, sale_date, row_hash, load_id from {}{}",
+                landing.name,
+                if keys_were_empty {
+                    ""
+                } else {
+                    " order by sale_id"
+                }
+            )),
+        };
+        append_rows(&mut step, &landing, &new_months, keys, keys_were_empty)?;
     } else {
         merge_rows(&mut step, &landing, &new_months, &counts, keys_were_empty)?;
     }
@@ -231,6 +247,8 @@ struct Landing {
     months: BTreeSet<NaiveDate>,
     /// How many batches of rejects went to the reject stage.
     reject_batches: u64,
+    /// The keys of the valid sales, while the append path may take them.
+    keys: Option<KeySpool>,
 }
 
 /// The COPY stream into the landing table, buffered.
@@ -260,6 +278,7 @@ impl Landing {
             name,
             months: BTreeSet::new(),
             reject_batches: 0,
+            keys: KeySpool::new(load_id),
         })
     }
 
@@ -325,7 +344,10 @@ impl Landing {
                 Err(input_error) => return Ok(Err(input_error)),
             }
             match rows.row() {
-                (RowKind::Sale { month }, row) => {
+                (RowKind::Sale { month, key }, row) => {
+                    if self.keys.as_mut().is_some_and(|keys| !keys.push(&key)) {
+                        self.keys = None;
+                    }
                     if !self.months.contains(&month) {
                         self.finish_copy(landing)?;
                         self.add_month(transaction, month)?;
@@ -575,30 +597,50 @@ fn merge_rows(
     }
     insert_keys(
         step,
-        "select sale_id, sale_date, row_hash, load_id from incoming where old_row_hash is null",
+        KeyRows::Selected(
+            "select sale_id, sale_date, row_hash, load_id from incoming where old_row_hash is null"
+                .to_string(),
+        ),
         keys_empty,
     )
 }
 
-/// Inserts the keys of new sales, selected by `select`. An empty key table is truncated
-/// first, which gives it a new file in this transaction that wal_level = minimal lets the
-/// insert fill without writing WAL (3.2 s instead of 7.2 s for 5M keys), and its primary
-/// key is rebuilt afterwards in one sorted pass instead of row by row.
-fn insert_keys(step: &mut Step<'_, '_>, select: &str, keys_empty: bool) -> Result<(), LoadError> {
-    let insert =
-        format!("insert into raw.sale_keys (sale_id, sale_date, row_hash, load_id) {select}");
+/// Where the keys of new sales come from.
+enum KeyRows {
+    /// The spool the COPY wrote them to, in sale id order.
+    Spooled(KeySpool),
+    /// A query of the transaction's tables.
+    Selected(String),
+}
+
+/// Inserts the keys of new sales. An empty key table is truncated first, which gives it a
+/// new file in this transaction that wal_level = minimal lets the insert fill without
+/// writing WAL (3.2 s instead of 7.2 s for 5M keys), and its primary key is rebuilt
+/// afterwards in one sorted pass instead of row by row.
+fn insert_keys(step: &mut Step<'_, '_>, rows: KeyRows, keys_empty: bool) -> Result<(), LoadError> {
     if keys_empty {
         step.batch(
             "dropping the empty key index",
             "truncate raw.sale_keys; alter table raw.sale_keys drop constraint sale_keys_pkey",
         )?;
-        step.run("inserting sale keys", &insert, &[])?;
+    }
+    match rows {
+        KeyRows::Spooled(spool) => {
+            spool.copy_into_key_table(step.transaction)?;
+        }
+        KeyRows::Selected(select) => {
+            step.run(
+                "inserting sale keys",
+                &format!("insert into raw.sale_keys ({}) {select}", copy::KEY_COLUMNS),
+                &[],
+            )?;
+        }
+    }
+    if keys_empty {
         step.batch(
             "building the key index",
             "alter table raw.sale_keys add primary key (sale_id)",
         )?;
-    } else {
-        step.run("inserting sale keys", &insert, &[])?;
     }
     Ok(())
 }
@@ -633,20 +675,10 @@ fn append_rows(
     step: &mut Step<'_, '_>,
     landing: &Landing,
     new_months: &[NaiveDate],
+    keys: KeyRows,
     keys_empty: bool,
 ) -> Result<(), LoadError> {
-    // The keys first, from the whole landing table, before its months move out of it. Into
-    // a filled key table in sale id order: the landing table gives them month by month, and
-    // 36 interleaved runs would split the key index's pages all over the new ids' range.
-    insert_keys(
-        step,
-        &format!(
-            "select sale_id, sale_date, row_hash, load_id from {}{}",
-            landing.name,
-            if keys_empty { "" } else { " order by sale_id" }
-        ),
-        keys_empty,
-    )?;
+    insert_keys(step, keys, keys_empty)?;
     for month in landing.months.iter().filter(|m| !new_months.contains(m)) {
         // A month raw.sales has: its rows go into the indexed partition.
         step.run(

@@ -19,6 +19,7 @@ mod discover;
 mod error;
 mod gate;
 mod history;
+mod key_spool;
 mod ledger;
 mod lock;
 mod merge;
