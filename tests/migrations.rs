@@ -38,7 +38,8 @@ fn a_schema_version_1_database_is_migrated_on_the_next_ingest() {
             (9, "least-privilege roles".into()),
             (10, "contract versions".into()),
             (11, "feeds".into()),
-            (12, "replays".into())
+            (12, "replays".into()),
+            (13, "sales indexes by plan".into())
         ]
     );
     // The old reject is kept, with NULL fields; the new load's reject has its fields.
@@ -68,7 +69,28 @@ fn a_schema_version_1_database_is_migrated_on_the_next_ingest() {
     db.salesflow_ok(&["status"], 0);
     assert_eq!(
         db.count("select count(*) from salesflow.schema_migrations"),
-        12
+        13
+    );
+}
+
+#[test]
+fn raw_sales_keeps_only_the_indexes_that_plans_use() {
+    let db = TestDb::new("sales_indexes");
+    db.salesflow_ok(&["status"], 0);
+    let indexes: Vec<(String, String)> = db.pairs(
+        "select indexname::text, regexp_replace(indexdef, '^.* USING ', '')
+         from pg_indexes where schemaname = 'raw' and tablename = 'sales' order by indexname",
+    );
+    assert_eq!(
+        indexes,
+        vec![
+            ("sales_load_id_brin".into(), "brin (load_id)".into()),
+            ("sales_pkey".into(), "btree (sale_id, sale_date)".into()),
+            (
+                "sales_product_id_missing_idx".into(),
+                "btree (product_id) WHERE (product_id IS NULL)".into()
+            ),
+        ]
     );
 }
 

@@ -4,9 +4,11 @@
     A member sold under a single combination of attributes (or, never sold, rejected under a
     single one) needs no more than its combinations and their first sale dates: one row each.
     The others are followed day by day: their rows in raw.sales and raw.sales_rejects (through
-    the history's high-water mark), found by the natural key's index in each monthly
-    partition. Usually few members change, so a build reads few rows; the history itself stays
-    one row per combination, a few hundred rows that int_sales_product_id_resolved's id lookup reads cheaply.
+    the history's high-water mark, which the BRIN on load_id bounds). raw.sales has no index
+    on the natural keys: a product or retailer sells every day, so its rows lie on most pages
+    of a month, and such an index sends a scan to nearly every page anyway (bench/README.md).
+    The history itself stays one row per combination, a few hundred rows that
+    int_sales_product_id_resolved's id lookup reads cheaply.
     `reject_condition`: which rejects are evidence (as in the history). `more_sales`, when
     given, names a relation of more sales in the same columns (dim_product's sales whose id was
     repaired from the name): they count in choosing whom to follow and are part of the result. -#}

@@ -73,6 +73,11 @@ const MIGRATIONS: &[(i32, &str, &str)] = &[
         "replays",
         include_str!("../../migrations/0012_replay.sql"),
     ),
+    (
+        13,
+        "sales indexes by plan",
+        include_str!("../../migrations/0013_sales_indexes_by_plan.sql"),
+    ),
 ];
 
 /// The migration that creates the group roles and hands them the schemas.

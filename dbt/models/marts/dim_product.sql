@@ -13,7 +13,7 @@ with through as (
 ),
 
 -- sales whose id was repaired from the name are evidence of the product too (few rows: the
--- filter on feed_product_id reaches raw.sales' product_id index)
+-- filter on feed_product_id reaches raw.sales' partial index of missing product ids)
 repaired as (
     select
         resolved.product_id, resolved.product_name, resolved.brand, resolved.category,
