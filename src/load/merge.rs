@@ -626,7 +626,7 @@ fn insert_keys(step: &mut Step<'_, '_>, rows: KeyRows, keys_empty: bool) -> Resu
     }
     match rows {
         KeyRows::Spooled(spool) => {
-            spool.copy_into_key_table(step.transaction)?;
+            spool.copy_into_key_table(step.transaction, keys_empty)?;
         }
         KeyRows::Selected(select) => {
             step.run(
