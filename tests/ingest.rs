@@ -256,26 +256,33 @@ fn a_rejected_last_occurrence_leaves_the_sale_as_stored() {
     let path = dir.path().join("corrections.csv");
     let header = std::fs::read_to_string(fixture_path("base.csv")).unwrap();
     let header = header.lines().next().unwrap();
-    let row = |id: u32, quantity: i32, price: u32| {
-        format!("{id},1,Laptop,BrandA,Electronics,1,TechGear,Online,,{quantity},{price},2024-02-05")
+    let dated = |id: u32, quantity: i32, price: u32, date: &str| {
+        format!("{id},1,Laptop,BrandA,Electronics,1,TechGear,Online,,{quantity},{price},{date}")
     };
+    let row = |id: u32, quantity: i32, price: u32| dated(id, quantity, price, "2024-02-05");
     // Sale 1 (stored) and sale 9 (new) are each sent valid, then with a negative quantity:
     // the feed's last word on them is unusable. Sale 8 is sent bad, then corrected. Sales
     // 7 and 6 come in decreasing order, so that only the merge path can load this file.
+    // July is a new month: sale 10 ends rejected there, sale 11 is sent twice.
     let rows = [
         row(1, 5, 7500),
         row(9, 1, 1500),
         row(8, -1, 1500),
+        dated(10, 1, 1500, "2024-07-01"),
+        dated(11, 1, 1500, "2024-07-02"),
         row(1, -1, 7500),
         row(9, -1, 1500),
+        dated(10, -1, 1500, "2024-07-01"),
         row(8, 2, 3000),
+        dated(11, 2, 3000, "2024-07-02"),
         row(7, 1, 1500),
         row(6, 1, 1500),
     ];
     std::fs::write(&path, format!("{header}\n{}\n", rows.join("\n"))).unwrap();
     db.salesflow_ok(&["ingest", path.to_str().unwrap()], 0);
-    // read 8 = loaded 3 (8, 7, 6) + duplicate 2 (the valid 1 and 9) + rejected 3.
-    assert_eq!(db.ledger(2), ("succeeded".into(), [8, 3, 0, 0, 2, 3]));
+    // read 12 = loaded 4 (8, 7, 6, 11) + duplicate 4 (the valid 1, 9 and 10, the first 11)
+    // + rejected 4.
+    assert_eq!(db.ledger(2), ("succeeded".into(), [12, 4, 0, 0, 4, 4]));
     let sales: Vec<(i64, i32)> = db
         .client()
         .query("select sale_id, quantity from raw.sales order by 1", &[])
@@ -283,7 +290,11 @@ fn a_rejected_last_occurrence_leaves_the_sale_as_stored() {
         .iter()
         .map(|r| (r.get(0), r.get(1)))
         .collect();
-    assert_eq!(sales, [(1, 3), (2, 1), (3, 4), (6, 1), (7, 1), (8, 2)]);
+    assert_eq!(
+        sales,
+        [(1, 3), (2, 1), (3, 4), (6, 1), (7, 1), (8, 2), (11, 2)]
+    );
+    assert_eq!(db.count("select count(*) from raw.sales_2024_07"), 1);
 
     // Without the reject's id, this file's valid ids (20, 21) would be increasing and new,
     // and the append path would load sale 20: the reject's id keeps it on the merge path.

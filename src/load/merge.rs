@@ -14,10 +14,10 @@
 //!   the same way (primary key dropped, filled, rebuilt).
 //! - **merge**: the general case. Rows are de-duplicated (the last occurrence wins, also
 //!   when it is a reject: then the sale id's valid rows count as duplicates) and
-//!   classified against the key table as new, updated or unchanged; updated sales lose
-//!   their old version (wherever its month was) and get the new one. Rows of months
-//!   that `raw.sales` lacks go back into their emptied landing tables, which are then
-//!   attached as on the append path.
+//!   classified against the key table as new, updated or unchanged, by narrow rows (sale
+//!   id, line, date, hash); updated sales lose their old version (wherever its month was)
+//!   and get the new one. The landing tables of months that `raw.sales` lacks lose their
+//!   duplicates and unchanged re-sends and are then attached as on the append path.
 
 use std::collections::BTreeSet;
 use std::io::{BufWriter, Write};
@@ -214,7 +214,14 @@ pub(super) fn merge_file<E, S: RowSource<Error = E>>(
         };
         append_rows(&mut step, &landing, &new_months, keys, keys_were_empty)?;
     } else {
-        merge_rows(&mut step, &landing, &new_months, &counts, keys_were_empty)?;
+        merge_rows(
+            &mut step,
+            &landing,
+            &new_months,
+            &counts,
+            streamed.ids_strictly_increasing,
+            keys_were_empty,
+        )?;
     }
     step.batch(
         "dropping the landing table",
@@ -459,7 +466,9 @@ fn none_stored(step: &mut Step<'_, '_>, streamed: &Streamed) -> Result<bool, Loa
     Ok(!stored)
 }
 
-/// De-duplicates and classifies the valid rows into the temp table `incoming`.
+/// De-duplicates and classifies the valid rows into the temp table `incoming`: one row per
+/// sale, the line that stands for it and what the key table holds of it. Narrow: the rows
+/// themselves stay in the landing table, found again by their line.
 fn classify(
     step: &mut Step<'_, '_>,
     streamed: &Streamed,
@@ -467,13 +476,20 @@ fn classify(
     valid: u64,
 ) -> Result<Counts, LoadError> {
     let source = if streamed.ids_strictly_increasing {
-        landing.name.clone()
+        format!(
+            "(select {INCOMING_COLUMNS}, false as repeated from {})",
+            landing.name
+        )
     } else {
         // The last occurrence of a sale id in the file wins. When it is a reject, the
         // file's last word on that sale is unusable: its valid rows are duplicates and
         // the sale is left as stored, as a rejected re-send in a later file would be.
         format!(
-            "(select * from (select distinct on (sale_id) * from {}
+            "(select * from (select distinct on (sale_id) {INCOMING_COLUMNS},
+                                    coalesce(lead(sale_id) over by_line = sale_id, false)
+                                      as repeated
+                             from {}
+                             window by_line as (order by sale_id, source_line desc)
                              order by sale_id, source_line desc) last_valid
               where not exists (select 1 from stage_rejects r
                                 where r.sale_id = last_valid.sale_id
@@ -485,11 +501,15 @@ fn classify(
         "de-duplicating the file's rows",
         &format!(
             "create temp table incoming on commit drop as
-             select s.*, k.sale_date as old_sale_date, k.row_hash as old_row_hash
+             select s.sale_id, s.source_line, s.sale_date, s.row_hash, s.load_id, s.repeated,
+                    k.sale_date as old_sale_date, k.row_hash as old_row_hash
              from {source} s left join raw.sale_keys k using (sale_id)"
         ),
         &[],
     )?;
+    // Statistics for the joins below, which the planner would otherwise guess blind: that
+    // few of its rows are repeated or unchanged is what makes them cheap.
+    step.batch("analyzing the classified rows", "analyze incoming")?;
     let row = step.query_one(
         "classifying rows",
         "select count(*) filter (where old_row_hash is null) as new,
@@ -509,12 +529,16 @@ fn classify(
     })
 }
 
+/// The landing columns that classifying a row needs.
+const INCOMING_COLUMNS: &str = "sale_id, source_line, sale_date, row_hash, load_id";
+
 /// The general path: replace updated sales, insert new ones, keep keys in step.
 fn merge_rows(
     step: &mut Step<'_, '_>,
     landing: &Landing,
     new_months: &[NaiveDate],
     counts: &Counts,
+    ids_strictly_increasing: bool,
     keys_empty: bool,
 ) -> Result<(), LoadError> {
     if counts.updated > 0 {
@@ -547,49 +571,69 @@ fn merge_rows(
             &[],
         )?;
     }
-    let changed = "old_row_hash is distinct from row_hash";
-    if new_months.is_empty() {
-        step.run(
-            "inserting new and updated sales",
-            &format!(
-                "insert into raw.sales ({SALES_COLUMNS}) select {SALES_COLUMNS} from incoming
-                 where {changed}"
-            ),
-            &[],
-        )?;
-    } else {
-        // Months raw.sales has take their rows into their indexed partitions. The rows of
-        // new months go back into those months' landing tables, emptied first (they hold
-        // the file's every row, duplicates included), which then become partitions as on
-        // the append path: their indexes are built in one sorted pass each.
-        let in_new_months = format!(
-            "date_trunc('month', sale_date)::date = any('{}')",
-            date_array(new_months)
-        );
-        if new_months.len() < landing.months.len() {
+    // The landing table keeps the rows that go in, and loses the others, usually few: the
+    // earlier lines of a sale that the file repeats, and the lines of a sale whose last word
+    // in the file is a reject. Each is found by joining the few rows that say so.
+    if counts.duplicate > 0 {
+        if !ids_strictly_increasing {
             step.run(
-                "inserting new and updated sales",
+                "removing the earlier lines of repeated sales",
                 &format!(
-                    "insert into raw.sales ({SALES_COLUMNS}) select {SALES_COLUMNS} from incoming
-                     where {changed} and not {in_new_months}"
+                    "delete from {} l using incoming i
+                     where i.repeated and l.sale_id = i.sale_id and l.source_line <> i.source_line",
+                    landing.name
                 ),
                 &[],
             )?;
         }
-        let tables: Vec<String> = new_months.iter().map(|m| landing.month_table(*m)).collect();
-        step.batch(
-            "emptying the new months' landing tables",
-            &format!("truncate {}", tables.join(", ")),
-        )?;
+        if counts.rejected > 0 {
+            step.batch("analyzing the rejects", "analyze stage_rejects")?;
+            step.run(
+                "removing the lines a later reject overrides",
+                &format!(
+                    "delete from {} l using stage_rejects r
+                     where l.sale_id = r.sale_id and l.source_line < r.source_line",
+                    landing.name
+                ),
+                &[],
+            )?;
+        }
+    }
+    // Now one line per sale of `incoming`; an unchanged one stays as stored.
+    let unchanged = "exists (select 1 from incoming i
+                             where i.source_line = l.source_line and i.old_row_hash = i.row_hash)";
+    let in_new_months = format!(
+        "date_trunc('month', l.sale_date)::date = any('{}')",
+        date_array(new_months)
+    );
+    if new_months.len() < landing.months.len() {
+        // Months raw.sales has take their rows into their indexed partitions.
+        let mut conditions = Vec::new();
+        if !new_months.is_empty() {
+            conditions.push(format!("not {in_new_months}"));
+        }
+        if counts.unchanged > 0 {
+            conditions.push(format!("not {unchanged}"));
+        }
+        let columns = format!("l.{}", SALES_COLUMNS.replace(", ", ", l."));
         step.run(
-            "filling new partitions",
+            "inserting new and updated sales",
             &format!(
-                "insert into {landing} ({SALES_COLUMNS}) select {SALES_COLUMNS} from incoming
-                 where {changed} and {in_new_months}",
-                landing = landing.name
+                "insert into raw.sales ({SALES_COLUMNS}) select {columns} from {} l{}",
+                landing.name,
+                if conditions.is_empty() {
+                    String::new()
+                } else {
+                    format!(" where {}", conditions.join(" and "))
+                }
             ),
             &[],
         )?;
+    }
+    if !new_months.is_empty() {
+        // The landing tables of new months become partitions as on the append path, their
+        // indexes built in one sorted pass each. They hold no unchanged sale: that one is
+        // stored already, in the month of its date, which its content hash covers.
         step.batch(
             "indexing and attaching new partitions",
             &landing.attach_sql(new_months),
