@@ -744,14 +744,7 @@ fn killed_load_leaves_nothing_and_the_rerun_loads_once() {
     child.wait().unwrap();
 
     // The server ends the dead session's transaction; nothing of it is visible.
-    wait_until(
-        "the killed session lingers",
-        Duration::from_secs(30),
-        || {
-            db.count("select count(*) from pg_stat_activity where application_name = 'salesflow'")
-                == 0
-        },
-    );
+    db.wait_for_salesflow_sessions_to_end();
     assert_eq!(db.count("select count(*) from raw.sales"), 0);
     assert_eq!(db.count("select count(*) from raw.sale_keys"), 0);
 

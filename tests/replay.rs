@@ -430,14 +430,7 @@ fn a_killed_replay_leaves_nothing_and_the_next_run_marks_it_failed() {
     // The server notices the dead client once the statement it waits in can go on, and ends
     // the session with its transaction uncommitted.
     hold.rollback().unwrap();
-    wait_until(
-        "the killed session lingers",
-        Duration::from_secs(30),
-        || {
-            db.count("select count(*) from pg_stat_activity where application_name = 'salesflow'")
-                == 0
-        },
-    );
+    db.wait_for_salesflow_sessions_to_end();
 
     let after = state(&db);
     assert_eq!(after[..4], before[..4], "nothing of the replay is left");

@@ -91,6 +91,21 @@ impl TestDb {
         self.value::<i64>(sql)
     }
 
+    /// Waits until no salesflow session is connected to this database: a killed loader's
+    /// session lingers until the server notices, and its transaction ends with it.
+    pub fn wait_for_salesflow_sessions_to_end(&self) {
+        wait_until(
+            "the killed session lingers",
+            std::time::Duration::from_secs(30),
+            || {
+                self.count(
+                    "select count(*) from pg_stat_activity
+                     where application_name = 'salesflow' and datname = current_database()",
+                ) == 0
+            },
+        );
+    }
+
     /// Runs `salesflow ARGS` against this database.
     pub fn salesflow(&self, args: &[&str]) -> Output {
         salesflow_command(args)
