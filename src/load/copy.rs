@@ -150,23 +150,11 @@ impl RowWriter {
         row.extend_from_slice(&(LANDING_COLUMN_COUNT as i16).to_be_bytes());
         binary_field(row, &(line as i64).to_be_bytes());
         binary_field(row, &sale.sale_id.to_be_bytes());
-        binary_optional(
-            row,
-            sale.product_id
-                .map(i64::to_be_bytes)
-                .as_ref()
-                .map(|b| &b[..]),
-        );
+        binary_optional_int8(row, sale.product_id);
         binary_optional(row, sale.product_name.map(str::as_bytes));
         binary_optional(row, sale.brand.map(str::as_bytes));
         binary_optional(row, sale.category.map(str::as_bytes));
-        binary_optional(
-            row,
-            sale.retailer_id
-                .map(i64::to_be_bytes)
-                .as_ref()
-                .map(|b| &b[..]),
-        );
+        binary_optional_int8(row, sale.retailer_id);
         binary_optional(row, sale.retailer_name.map(str::as_bytes));
         binary_field(row, sale.channel.as_bytes());
         binary_optional(row, sale.location.map(str::as_bytes));
@@ -225,6 +213,10 @@ const LANDING_COLUMN_COUNT: usize = 16;
 fn binary_field(row: &mut Vec<u8>, value: &[u8]) {
     row.extend_from_slice(&(value.len() as i32).to_be_bytes());
     row.extend_from_slice(value);
+}
+
+fn binary_optional_int8(row: &mut Vec<u8>, value: Option<i64>) {
+    binary_optional(row, value.map(i64::to_be_bytes).as_ref().map(|b| &b[..]));
 }
 
 fn binary_optional(row: &mut Vec<u8>, value: Option<&[u8]>) {
