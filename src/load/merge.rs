@@ -214,14 +214,7 @@ pub(super) fn merge_file<E, S: RowSource<Error = E>>(
         };
         append_rows(&mut step, &landing, &new_months, keys, keys_were_empty)?;
     } else {
-        merge_rows(
-            &mut step,
-            &landing,
-            &new_months,
-            &counts,
-            streamed.ids_strictly_increasing,
-            keys_were_empty,
-        )?;
+        merge_rows(&mut step, &landing, &new_months, &counts, keys_were_empty)?;
     }
     step.batch(
         "dropping the landing table",
@@ -481,9 +474,7 @@ fn classify(
             landing.name
         )
     } else {
-        // The last occurrence of a sale id in the file wins. When it is a reject, the
-        // file's last word on that sale is unusable: its valid rows are duplicates and
-        // the sale is left as stored, as a rejected re-send in a later file would be.
+        // The last occurrence of a sale id in the file wins, unless a reject overrides it.
         format!(
             "(select * from (select distinct on (sale_id) {INCOMING_COLUMNS},
                                     coalesce(lead(sale_id) over by_line = sale_id, false)
@@ -491,10 +482,9 @@ fn classify(
                              from {}
                              window by_line as (order by sale_id, source_line desc)
                              order by sale_id, source_line desc) last_valid
-              where not exists (select 1 from stage_rejects r
-                                where r.sale_id = last_valid.sale_id
-                                  and r.source_line > last_valid.source_line))",
-            landing.name
+              where not {})",
+            landing.name,
+            overridden_by_a_later_reject("last_valid")
         )
     };
     let distinct = step.run(
@@ -529,6 +519,17 @@ fn classify(
     })
 }
 
+/// True for a landed row (named `row`) when a later line of the file rejects the same sale:
+/// the file's last word on that sale is unusable, so none of its valid lines goes in (they
+/// count as duplicates) and the sale is left as stored, as a rejected re-send in a later file
+/// would leave it.
+fn overridden_by_a_later_reject(row: &str) -> String {
+    format!(
+        "exists (select 1 from stage_rejects r
+                 where r.sale_id = {row}.sale_id and r.source_line > {row}.source_line)"
+    )
+}
+
 /// The landing columns that classifying a row needs.
 const INCOMING_COLUMNS: &str = "sale_id, source_line, sale_date, row_hash, load_id";
 
@@ -538,7 +539,6 @@ fn merge_rows(
     landing: &Landing,
     new_months: &[NaiveDate],
     counts: &Counts,
-    ids_strictly_increasing: bool,
     keys_empty: bool,
 ) -> Result<(), LoadError> {
     if counts.updated > 0 {
@@ -574,26 +574,25 @@ fn merge_rows(
     // The landing table keeps the rows that go in, and loses the others, usually few: the
     // earlier lines of a sale that the file repeats, and the lines of a sale whose last word
     // in the file is a reject. Each is found by joining the few rows that say so.
+    // (A file whose ids came strictly increasing has no duplicate of either kind.)
     if counts.duplicate > 0 {
-        if !ids_strictly_increasing {
-            step.run(
-                "removing the earlier lines of repeated sales",
-                &format!(
-                    "delete from {} l using incoming i
-                     where i.repeated and l.sale_id = i.sale_id and l.source_line <> i.source_line",
-                    landing.name
-                ),
-                &[],
-            )?;
-        }
+        step.run(
+            "removing the earlier lines of repeated sales",
+            &format!(
+                "delete from {} l using incoming i
+                 where i.repeated and l.sale_id = i.sale_id and l.source_line <> i.source_line",
+                landing.name
+            ),
+            &[],
+        )?;
         if counts.rejected > 0 {
             step.batch("analyzing the rejects", "analyze stage_rejects")?;
             step.run(
                 "removing the lines a later reject overrides",
                 &format!(
-                    "delete from {} l using stage_rejects r
-                     where l.sale_id = r.sale_id and l.source_line < r.source_line",
-                    landing.name
+                    "delete from {} l where {}",
+                    landing.name,
+                    overridden_by_a_later_reject("l")
                 ),
                 &[],
             )?;
